@@ -1,0 +1,187 @@
+//! The single-node store: the operation log of `crates/journal`, committed by local fsync.
+//!
+//! Every append is one journal record holding the encoded ops. The journal's committer
+//! thread batches records into one `fdatasync`, then calls back here in index order; we
+//! decode what was written and apply it to the state machine, so what the broker holds is
+//! exactly what is on disk. Disk is reclaimed by snapshots: once the records written since
+//! the last snapshot outgrow both `snapshot_bytes` and twice the last snapshot, the live
+//! state is written as a snapshot and whole segments below it are deleted.
+
+use crate::op_codec::{decode_ops, encode_ops};
+use crate::store::{AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats};
+use journal::{Committed, Committer, Journal, JournalConfig, JournalError, SnapshotMeta};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{mpsc, oneshot};
+
+/// Record kind of an entry of encoded `StoreOp`s.
+const KIND_OPS: u8 = 1;
+
+#[derive(Debug, Clone)]
+pub struct JournalStoreConfig {
+    pub journal: JournalConfig,
+    /// Log bytes written since the last snapshot that trigger the next one.
+    pub snapshot_bytes: u64,
+}
+
+/// What `append` hands to the submitting task: the encoded entry and where to send the
+/// receiver that resolves when it is durable.
+type Submission = (
+    bytes::Bytes,
+    oneshot::Sender<Result<oneshot::Receiver<Result<u64, JournalError>>, JournalError>>,
+);
+
+pub struct JournalStore {
+    committer: Committer,
+    /// `append` must enqueue synchronously and in call order, but the committer's queue is
+    /// bounded and async; one task forwards in order. Unbounded because callers bound their
+    /// own in-flight appends (connections cap unreceipted sends).
+    submissions: mpsc::UnboundedSender<Submission>,
+    thread: Mutex<Option<std::thread::JoinHandle<Journal>>>,
+    snapshots: Arc<AtomicU64>,
+}
+
+fn io(e: JournalError) -> StoreError {
+    match e {
+        JournalError::Closed => StoreError::Closed,
+        other => StoreError::Io(other.to_string()),
+    }
+}
+
+impl JournalStore {
+    /// Opens the journal and replays it (snapshot, then later entries) into `machine`.
+    /// Must run inside a tokio runtime (snapshots are written from a task).
+    ///
+    /// # Errors
+    /// I/O errors, corruption in the middle of the log, undecodable entries.
+    pub fn open(
+        config: JournalStoreConfig,
+        machine: Arc<dyn StateMachine>,
+    ) -> Result<JournalStore, StoreError> {
+        let journal = Journal::open(config.journal.clone()).map_err(io)?;
+        let mut from = journal.first_index();
+        let mut last_snapshot_len = 0u64;
+        if let Some((meta, data)) = journal.read_snapshot().map_err(io)? {
+            let ops = decode_ops(&data).map_err(|e| StoreError::Corrupt {
+                index: meta.index,
+                reason: format!("snapshot: {e}"),
+            })?;
+            machine.apply(meta.index, &ops);
+            from = from.max(meta.index + 1);
+            last_snapshot_len = data.len() as u64;
+            tracing::info!(index = meta.index, ops = ops.len(), "loaded snapshot");
+        }
+        let mut replayed = 0u64;
+        for item in journal.entries(from).map_err(io)? {
+            let (entry, _position) = item.map_err(io)?;
+            if entry.kind != KIND_OPS {
+                continue;
+            }
+            let ops = decode_ops(&entry.payload).map_err(|e| StoreError::Corrupt {
+                index: entry.index,
+                reason: e.to_string(),
+            })?;
+            machine.apply(entry.index, &ops);
+            replayed += 1;
+        }
+        tracing::info!(
+            entries = replayed,
+            last_index = journal.last_index(),
+            segments = journal.segment_count(),
+            "journal recovered"
+        );
+
+        let runtime = tokio::runtime::Handle::current();
+        let committer_slot: Arc<OnceLock<Committer>> = Arc::new(OnceLock::new());
+        let snapshots = Arc::new(AtomicU64::new(0));
+        let mut since_snapshot = 0u64;
+        let threshold = config.snapshot_bytes;
+        let slot = committer_slot.clone();
+        let snapshot_count = snapshots.clone();
+        let apply_machine = machine.clone();
+        let on_commit = Box::new(move |batch: &[Committed]| {
+            let mut last = 0;
+            for c in batch {
+                last = c.index;
+                since_snapshot += c.payload.len() as u64 + 32;
+                match decode_ops(&c.payload) {
+                    Ok(ops) => apply_machine.apply(c.index, &ops),
+                    // We encoded it a moment ago: failing to decode is a bug, not bad input.
+                    Err(e) => {
+                        tracing::error!(index = c.index, error = %e, "cannot decode own entry")
+                    }
+                }
+            }
+            if since_snapshot > threshold.max(2 * last_snapshot_len) {
+                since_snapshot = 0;
+                let data = encode_ops(&apply_machine.snapshot());
+                last_snapshot_len = data.len() as u64;
+                let meta = SnapshotMeta {
+                    index: last,
+                    term: 0,
+                };
+                if let Some(committer) = slot.get().cloned() {
+                    let count = snapshot_count.clone();
+                    runtime.spawn(async move {
+                        match committer.snapshot(meta, data).await {
+                            Ok(()) => {
+                                count.fetch_add(1, Ordering::Relaxed);
+                                tracing::info!(index = meta.index, "snapshot written, log purged");
+                            }
+                            Err(e) => tracing::error!(error = %e, "snapshot failed"),
+                        }
+                    });
+                }
+            }
+        });
+        let (committer, thread) = Committer::start(journal, on_commit);
+        let _ = committer_slot.set(committer.clone());
+        let (submissions, mut rx) = mpsc::unbounded_channel::<Submission>();
+        let forward = committer.clone();
+        tokio::spawn(async move {
+            while let Some((payload, reply)) = rx.recv().await {
+                let _ = reply.send(forward.submit(KIND_OPS, payload).await);
+            }
+        });
+        Ok(JournalStore {
+            committer,
+            submissions,
+            thread: Mutex::new(Some(thread)),
+            snapshots,
+        })
+    }
+}
+
+impl Store for JournalStore {
+    fn append(&self, ops: Vec<StoreOp>) -> AppendFuture {
+        let (reply, submitted) = oneshot::channel();
+        if self.submissions.send((encode_ops(&ops), reply)).is_err() {
+            return Box::pin(std::future::ready(Err(StoreError::Closed)));
+        }
+        Box::pin(async move {
+            let done = submitted
+                .await
+                .map_err(|_| StoreError::Closed)?
+                .map_err(io)?;
+            done.await.map_err(|_| StoreError::Closed)?.map_err(io)
+        })
+    }
+
+    fn stats(&self) -> StoreStats {
+        let s = self.committer.stats();
+        StoreStats {
+            last_index: s.last_index,
+            disk_bytes: s.disk_size,
+            segments: s.segment_count,
+            syncs: s.syncs,
+            snapshots: self.snapshots.load(Ordering::Relaxed),
+        }
+    }
+
+    fn close(&self) {
+        self.committer.shutdown();
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}

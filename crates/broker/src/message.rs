@@ -1,0 +1,204 @@
+//! The protocol-neutral message.
+
+use crate::destination::Destination;
+use bytes::Bytes;
+
+/// A typed message property (the JMS property types).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertyValue {
+    Bool(bool),
+    Byte(i8),
+    Short(i16),
+    Int(i32),
+    Long(i64),
+    Float(f32),
+    Double(f64),
+    String(String),
+}
+
+impl PropertyValue {
+    /// The value as a selector sees it (JMS widens integer and float types).
+    pub fn to_selector_value(&self) -> selector::Value {
+        match self {
+            PropertyValue::Bool(b) => selector::Value::Bool(*b),
+            PropertyValue::Byte(v) => selector::Value::Int(i64::from(*v)),
+            PropertyValue::Short(v) => selector::Value::Int(i64::from(*v)),
+            PropertyValue::Int(v) => selector::Value::Int(i64::from(*v)),
+            PropertyValue::Long(v) => selector::Value::Int(*v),
+            PropertyValue::Float(v) => selector::Value::Float(f64::from(*v)),
+            PropertyValue::Double(v) => selector::Value::Float(*v),
+            PropertyValue::String(s) => selector::Value::Str(s.clone()),
+        }
+    }
+
+    /// Text form, as STOMP carries properties.
+    pub fn to_text(&self) -> String {
+        match self {
+            PropertyValue::Bool(b) => b.to_string(),
+            PropertyValue::Byte(v) => v.to_string(),
+            PropertyValue::Short(v) => v.to_string(),
+            PropertyValue::Int(v) => v.to_string(),
+            PropertyValue::Long(v) => v.to_string(),
+            PropertyValue::Float(v) => v.to_string(),
+            PropertyValue::Double(v) => v.to_string(),
+            PropertyValue::String(s) => s.clone(),
+        }
+    }
+}
+
+/// What the body holds, so that a message keeps its JMS type across protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// Plain `Message` without a body.
+    Empty,
+    /// UTF-8 text (`TextMessage`).
+    Text,
+    /// Raw bytes (`BytesMessage`).
+    Bytes,
+    /// Encoded map (`MapMessage`), kept in its wire form.
+    Map,
+    /// Encoded stream (`StreamMessage`), kept in its wire form.
+    Stream,
+    /// Serialized Java object (`ObjectMessage`): stored and passed through, never deserialised.
+    Object,
+}
+
+impl BodyKind {
+    pub fn code(self) -> u8 {
+        match self {
+            BodyKind::Empty => 0,
+            BodyKind::Text => 1,
+            BodyKind::Bytes => 2,
+            BodyKind::Map => 3,
+            BodyKind::Stream => 4,
+            BodyKind::Object => 5,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<BodyKind> {
+        Some(match code {
+            0 => BodyKind::Empty,
+            1 => BodyKind::Text,
+            2 => BodyKind::Bytes,
+            3 => BodyKind::Map,
+            4 => BodyKind::Stream,
+            5 => BodyKind::Object,
+            _ => return None,
+        })
+    }
+}
+
+/// A message with JMS headers, typed properties and a body shared by reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// ActiveMQ-style message id text: `ID:<producer id>:<seq>`.
+    pub id: String,
+    pub destination: Destination,
+    pub persistent: bool,
+    /// 0–9, 4 by default.
+    pub priority: u8,
+    /// Milliseconds since the epoch when the producer sent it.
+    pub timestamp: i64,
+    /// Milliseconds since the epoch after which it must not be delivered; 0 = never.
+    pub expiration: i64,
+    pub correlation_id: Option<String>,
+    pub reply_to: Option<Destination>,
+    pub jms_type: Option<String>,
+    pub properties: Vec<(String, PropertyValue)>,
+    pub body_kind: BodyKind,
+    pub body: Bytes,
+}
+
+/// JMS default priority.
+pub const DEFAULT_PRIORITY: u8 = 4;
+
+impl Message {
+    pub fn new(id: String, destination: Destination, body_kind: BodyKind, body: Bytes) -> Message {
+        Message {
+            id,
+            destination,
+            persistent: false,
+            priority: DEFAULT_PRIORITY,
+            timestamp: 0,
+            expiration: 0,
+            correlation_id: None,
+            reply_to: None,
+            jms_type: None,
+            properties: Vec::new(),
+            body_kind,
+            body,
+        }
+    }
+
+    pub fn property(&self, name: &str) -> Option<&PropertyValue> {
+        self.properties
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    pub fn set_property(&mut self, name: &str, value: PropertyValue) {
+        match self.properties.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = value,
+            None => self.properties.push((name.to_string(), value)),
+        }
+    }
+
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        self.expiration > 0 && now_ms >= self.expiration
+    }
+
+    /// Bytes this message holds in memory, for memory accounting.
+    pub fn memory_size(&self) -> usize {
+        self.body.len()
+            + self.id.len()
+            + self
+                .properties
+                .iter()
+                .map(|(k, v)| {
+                    k.len()
+                        + 16
+                        + if let PropertyValue::String(s) = v {
+                            s.len()
+                        } else {
+                            0
+                        }
+                })
+                .sum::<usize>()
+            + 128
+    }
+}
+
+impl selector::Resolver for Message {
+    fn resolve(&self, identifier: &str) -> Option<selector::Value> {
+        use selector::Value;
+        match identifier {
+            "JMSPriority" => Some(Value::Int(i64::from(self.priority))),
+            "JMSTimestamp" => Some(Value::Int(self.timestamp)),
+            "JMSExpiration" => Some(Value::Int(self.expiration)),
+            "JMSMessageID" => Some(Value::Str(self.id.clone())),
+            "JMSCorrelationID" => self.correlation_id.clone().map(Value::Str),
+            "JMSType" => self.jms_type.clone().map(Value::Str),
+            "JMSDeliveryMode" => Some(Value::Str(
+                if self.persistent {
+                    "PERSISTENT"
+                } else {
+                    "NON_PERSISTENT"
+                }
+                .to_string(),
+            )),
+            "JMSDestination" => Some(Value::Str(self.destination.to_string())),
+            _ => self
+                .property(identifier)
+                .map(PropertyValue::to_selector_value),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,197 @@
+//! A queue of messages waiting for consumers: a queue, a durable subscription, or a
+//! non-durable topic subscription all use this.
+//!
+//! Order: higher priority first, then arrival order (`seq`). A message that goes back
+//! (disconnect, abort) keeps its `seq`, so it returns to its old place.
+
+use crate::consumer::{Consumer, ConsumerId, Held, Source};
+use crate::message::Message;
+use crate::outbox::Delivery;
+use crate::store::MessageKey;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Sort position in `pending`: (9 - priority, arrival sequence).
+type Slot = (u8, u64);
+
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub key: MessageKey,
+    pub seq: u64,
+    pub message: Arc<Message>,
+    pub redeliveries: u32,
+}
+
+impl Entry {
+    fn slot(&self) -> Slot {
+        (9u8.saturating_sub(self.message.priority.min(9)), self.seq)
+    }
+}
+
+/// Counters shown to operators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounters {
+    pub enqueued: u64,
+    pub dequeued: u64,
+    pub expired: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct MessageQueue {
+    pending: BTreeMap<Slot, Entry>,
+    slots: HashMap<MessageKey, Slot>,
+    inflight: HashMap<MessageKey, Entry>,
+    pub consumers: Vec<ConsumerId>,
+    round_robin: usize,
+    pub counters: QueueCounters,
+}
+
+/// What one dispatch pass decided that the caller must finish outside the queue.
+#[derive(Debug, Default)]
+pub(crate) struct DispatchOutcome {
+    pub expired: Vec<Entry>,
+}
+
+impl MessageQueue {
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn inflight_len(&self) -> usize {
+        self.inflight.len()
+    }
+
+    pub fn push(&mut self, entry: Entry) {
+        self.counters.enqueued += 1;
+        self.insert(entry);
+    }
+
+    fn insert(&mut self, entry: Entry) {
+        let slot = entry.slot();
+        self.slots.insert(entry.key, slot);
+        self.pending.insert(slot, entry);
+    }
+
+    /// Puts a delivered message back, keeping its place.
+    pub fn requeue(&mut self, entry: Entry) {
+        self.insert(entry);
+    }
+
+    pub fn take_inflight(&mut self, key: MessageKey) -> Option<Entry> {
+        self.inflight.remove(&key)
+    }
+
+    /// Removes a pending (undelivered) message.
+    pub fn remove_pending(&mut self, key: MessageKey) -> Option<Entry> {
+        let slot = self.slots.remove(&key)?;
+        self.pending.remove(&slot)
+    }
+
+    /// Every message, pending and in flight (snapshots, browsing).
+    pub fn all_entries(&self) -> impl Iterator<Item = &Entry> {
+        self.pending.values().chain(self.inflight.values())
+    }
+
+    pub fn pending_entries(&self) -> impl Iterator<Item = &Entry> {
+        self.pending.values()
+    }
+
+    /// Removes everything; returns the entries that were pending or in flight.
+    pub fn drain_all(&mut self) -> Vec<Entry> {
+        self.slots.clear();
+        let mut all: Vec<Entry> = std::mem::take(&mut self.pending).into_values().collect();
+        all.extend(std::mem::take(&mut self.inflight).into_values());
+        all
+    }
+
+    /// Hands pending messages to consumers with credit, round-robin, honouring selectors
+    /// and exclusivity. Expired messages are taken out and returned to the caller.
+    pub fn dispatch(
+        &mut self,
+        source: &Source,
+        consumers: &mut HashMap<ConsumerId, Consumer>,
+        now_ms: i64,
+    ) -> DispatchOutcome {
+        let mut outcome = DispatchOutcome::default();
+        if self.pending.is_empty() || self.consumers.is_empty() {
+            return outcome;
+        }
+        // The first exclusive consumer, if any, is the only one eligible.
+        let exclusive = self
+            .consumers
+            .iter()
+            .copied()
+            .find(|c| consumers.get(c).is_some_and(|c| c.spec.exclusive));
+        let eligible: Vec<ConsumerId> = match exclusive {
+            Some(c) => vec![c],
+            None => self.consumers.clone(),
+        };
+        let mut with_credit = eligible
+            .iter()
+            .filter(|c| consumers.get(c).is_some_and(Consumer::has_credit))
+            .count();
+        if with_credit == 0 {
+            return outcome;
+        }
+        let n = eligible.len();
+        let mut picks: Vec<(Slot, ConsumerId)> = Vec::new();
+        let mut expired: Vec<Slot> = Vec::new();
+        for (slot, entry) in &self.pending {
+            if with_credit == 0 {
+                break;
+            }
+            if entry.message.is_expired(now_ms) {
+                expired.push(*slot);
+                continue;
+            }
+            for i in 0..n {
+                let cid = eligible[(self.round_robin + i) % n];
+                let Some(c) = consumers.get_mut(&cid) else {
+                    continue;
+                };
+                if c.has_credit() && c.accepts(&entry.message) {
+                    c.outstanding += 1;
+                    if !c.has_credit() {
+                        with_credit -= 1;
+                    }
+                    picks.push((*slot, cid));
+                    self.round_robin = (self.round_robin + i + 1) % n;
+                    break;
+                }
+            }
+        }
+        for slot in expired {
+            if let Some(entry) = self.pending.remove(&slot) {
+                self.slots.remove(&entry.key);
+                self.counters.expired += 1;
+                outcome.expired.push(entry);
+            }
+        }
+        for (slot, cid) in picks {
+            let Some(entry) = self.pending.remove(&slot) else {
+                continue;
+            };
+            self.slots.remove(&entry.key);
+            let Some(c) = consumers.get_mut(&cid) else {
+                self.insert(entry);
+                continue;
+            };
+            c.held.insert(
+                entry.key,
+                Held {
+                    source: source.clone(),
+                    in_tx: false,
+                },
+            );
+            c.outbox.push(Delivery {
+                consumer: cid,
+                key: entry.key,
+                message: entry.message.clone(),
+                redelivered: entry.redeliveries > 0,
+                redeliveries: entry.redeliveries,
+            });
+            self.inflight.insert(entry.key, entry);
+        }
+        outcome
+    }
+}

@@ -1,0 +1,842 @@
+//! The broker's in-memory state and every change to it. Runs under one lock, never awaits.
+//!
+//! Persistent changes arrive through [`State::apply`] (committed store entries, in log
+//! order); runtime changes (consumers, deliveries, acks) come from [`crate::Broker`].
+//! Anything that must be written to the store as a consequence (a move to the DLQ, an
+//! expired message) is collected in `deferred` and appended by the broker after the lock
+//! is released.
+
+use crate::consumer::{ConnectionId, Consumer, ConsumerId, ConsumerSpec, Source};
+use crate::destination::{Destination, DLQ_NAME};
+use crate::error::BrokerError;
+use crate::message::{now_millis, Message, PropertyValue};
+use crate::message_queue::{Entry, MessageQueue, QueueCounters};
+use crate::outbox::Outbox;
+use crate::store::{message_key, DurableName, MessageKey, QueueRef, StoreOp};
+use selector::Selector;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Keys of non-persistent messages have the top bit set so they never meet log keys.
+const NON_PERSISTENT_KEY_BIT: u64 = 1 << 63;
+
+#[derive(Debug)]
+pub(crate) struct DurableSub {
+    pub topic: Destination,
+    pub selector_text: Option<String>,
+    pub selector: Option<Selector>,
+    pub no_local: bool,
+    pub queue: MessageQueue,
+    pub consumer: Option<ConsumerId>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ConnectionState {
+    pub client_id: Option<String>,
+    pub consumers: Vec<ConsumerId>,
+    pub temporary: Vec<Destination>,
+}
+
+/// One destination's numbers for operators and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueInfo {
+    pub destination: Destination,
+    pub pending: usize,
+    pub inflight: usize,
+    pub consumers: usize,
+    pub counters: QueueCounters,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub max_redeliveries: u32,
+    pub queues: HashMap<Destination, MessageQueue>,
+    pub durables: HashMap<DurableName, DurableSub>,
+    pub topic_subs: HashMap<ConsumerId, MessageQueue>,
+    pub consumers: HashMap<ConsumerId, Consumer>,
+    pub connections: HashMap<ConnectionId, ConnectionState>,
+    /// Messages acked or moved but whose `Ack` is not applied yet: still live for snapshots.
+    pub in_transit: HashMap<(QueueRef, MessageKey), Arc<Message>>,
+    pub producer_marks: HashMap<String, u64>,
+    pub last_applied: u64,
+    pub memory_used: usize,
+    /// Store writes caused by state changes, appended once the lock is released.
+    pub deferred: Vec<StoreOp>,
+    next_seq: u64,
+    next_np_key: u64,
+    next_consumer: ConsumerId,
+    next_connection: ConnectionId,
+}
+
+impl State {
+    pub fn new(max_redeliveries: u32) -> State {
+        State {
+            max_redeliveries,
+            queues: HashMap::new(),
+            durables: HashMap::new(),
+            topic_subs: HashMap::new(),
+            consumers: HashMap::new(),
+            connections: HashMap::new(),
+            in_transit: HashMap::new(),
+            producer_marks: HashMap::new(),
+            last_applied: 0,
+            memory_used: 0,
+            deferred: Vec::new(),
+            next_seq: 0,
+            next_np_key: 0,
+            next_consumer: 1,
+            next_connection: 1,
+        }
+    }
+
+    // ----- committed store entries -------------------------------------------------------
+
+    pub fn apply(&mut self, index: u64, ops: &[StoreOp]) {
+        self.last_applied = index;
+        for (position, op) in ops.iter().enumerate() {
+            match op {
+                StoreOp::AddMessage { message } => {
+                    let key = message_key(index, position);
+                    self.add_message(key, Arc::new(message.clone()));
+                }
+                StoreOp::Ack { queue, keys } => {
+                    for key in keys {
+                        self.forget(queue, *key);
+                    }
+                }
+                StoreOp::AddSubscription {
+                    name,
+                    topic,
+                    selector,
+                    no_local,
+                } => {
+                    let parsed = selector.as_deref().and_then(|s| Selector::parse(s).ok());
+                    let sub = self
+                        .durables
+                        .entry(name.clone())
+                        .or_insert_with(|| DurableSub {
+                            topic: topic.clone(),
+                            selector_text: None,
+                            selector: None,
+                            no_local: *no_local,
+                            queue: MessageQueue::default(),
+                            consumer: None,
+                        });
+                    sub.topic = topic.clone();
+                    sub.selector_text = selector.clone();
+                    sub.selector = parsed;
+                    sub.no_local = *no_local;
+                }
+                StoreOp::RemoveSubscription { name } => {
+                    if let Some(mut sub) = self.durables.remove(name) {
+                        for e in sub.queue.drain_all() {
+                            self.memory_used =
+                                self.memory_used.saturating_sub(e.message.memory_size());
+                        }
+                        if let Some(c) = sub.consumer {
+                            self.consumers.remove(&c);
+                        }
+                    }
+                }
+                StoreOp::AddDestination { destination } => {
+                    if destination.is_queue() {
+                        self.queue_mut(destination);
+                    }
+                }
+                StoreOp::RemoveDestination { destination } => {
+                    self.remove_queue(destination);
+                }
+                StoreOp::ProducerMark { producer, seq } => {
+                    let mark = self.producer_marks.entry(producer.clone()).or_insert(0);
+                    *mark = (*mark).max(*seq);
+                }
+                StoreOp::Restore {
+                    queue,
+                    key,
+                    message,
+                } => {
+                    let message = Arc::new(message.clone());
+                    let entry = self.new_entry(*key, message);
+                    match queue {
+                        QueueRef::Queue(name) => {
+                            let dest = Destination::Queue(name.clone());
+                            self.queue_mut(&dest).push(entry);
+                        }
+                        QueueRef::Durable(name) => {
+                            if let Some(sub) = self.durables.get_mut(name) {
+                                sub.queue.push(entry);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.dispatch_all();
+    }
+
+    fn new_entry(&mut self, key: MessageKey, message: Arc<Message>) -> Entry {
+        self.next_seq += 1;
+        self.memory_used += message.memory_size();
+        Entry {
+            key,
+            seq: self.next_seq,
+            message,
+            redeliveries: 0,
+        }
+    }
+
+    /// Removes a message for good once its `Ack` is committed.
+    fn forget(&mut self, queue: &QueueRef, key: MessageKey) {
+        if let Some(m) = self.in_transit.remove(&(queue.clone(), key)) {
+            self.memory_used = self.memory_used.saturating_sub(m.memory_size());
+            return;
+        }
+        let q = match queue {
+            QueueRef::Queue(name) => self.queues.get_mut(&Destination::Queue(name.clone())),
+            QueueRef::Durable(name) => self.durables.get_mut(name).map(|d| &mut d.queue),
+        };
+        if let Some(q) = q {
+            if let Some(e) = q.remove_pending(key) {
+                q.counters.dequeued += 1;
+                self.memory_used = self.memory_used.saturating_sub(e.message.memory_size());
+            }
+        }
+    }
+
+    /// A message for `message.destination`, stored under `key`: queue it where it belongs.
+    pub fn add_message(&mut self, key: MessageKey, message: Arc<Message>) {
+        let dest = message.destination.clone();
+        if dest.is_queue() {
+            let entry = self.new_entry(key, message);
+            self.queue_mut(&dest).push(entry);
+            return;
+        }
+        // Topic: a copy for every matching durable subscription (persistent messages only)
+        // and every matching non-durable subscriber connected now.
+        if message.persistent {
+            let names: Vec<DurableName> = self
+                .durables
+                .iter()
+                .filter(|(_, s)| {
+                    s.topic.selects(&dest)
+                        && s.selector
+                            .as_ref()
+                            .is_none_or(|sel| sel.matches(message.as_ref()))
+                })
+                .map(|(n, _)| n.clone())
+                .collect();
+            for name in names {
+                let entry = self.new_entry(key, message.clone());
+                if let Some(sub) = self.durables.get_mut(&name) {
+                    sub.queue.push(entry);
+                }
+            }
+        }
+        let subs: Vec<ConsumerId> = self
+            .consumers
+            .iter()
+            .filter(|(id, c)| {
+                c.spec.durable.is_none()
+                    && !c.spec.destination.is_queue()
+                    && c.spec.destination.selects(&dest)
+                    && c.accepts(&message)
+                    && self.topic_subs.contains_key(id)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in subs {
+            let entry = self.new_entry(key, message.clone());
+            if let Some(q) = self.topic_subs.get_mut(&id) {
+                q.push(entry);
+            }
+        }
+    }
+
+    /// A key for a message that never reaches the store.
+    pub fn non_persistent_key(&mut self) -> MessageKey {
+        self.next_np_key += 1;
+        NON_PERSISTENT_KEY_BIT | self.next_np_key
+    }
+
+    /// Whether a persistent message to this topic has to be stored (some durable
+    /// subscription would keep it).
+    pub fn topic_needs_store(&self, topic: &Destination) -> bool {
+        self.durables.values().any(|s| s.topic.selects(topic))
+    }
+
+    pub fn queue_mut(&mut self, dest: &Destination) -> &mut MessageQueue {
+        if !self.queues.contains_key(dest) {
+            let mut q = MessageQueue::default();
+            // Wildcard queue consumers attach to every matching queue, also later ones.
+            for (id, c) in self.consumers.iter_mut() {
+                if c.spec.destination.is_queue()
+                    && c.spec.destination.is_wildcard()
+                    && c.spec.destination.selects(dest)
+                {
+                    q.consumers.push(*id);
+                    c.sources.push(Source::Queue(dest.clone()));
+                }
+            }
+            self.queues.insert(dest.clone(), q);
+        }
+        // Just inserted above if it was missing.
+        self.queues.entry(dest.clone()).or_default()
+    }
+
+    fn remove_queue(&mut self, dest: &Destination) {
+        if let Some(mut q) = self.queues.remove(dest) {
+            for e in q.drain_all() {
+                self.memory_used = self.memory_used.saturating_sub(e.message.memory_size());
+            }
+            for c in q.consumers {
+                if let Some(c) = self.consumers.get_mut(&c) {
+                    c.sources.retain(|s| *s != Source::Queue(dest.clone()));
+                    c.held
+                        .retain(|_, h| h.source != Source::Queue(dest.clone()));
+                }
+            }
+        }
+    }
+
+    // ----- connections and consumers -----------------------------------------------------
+
+    pub fn open_connection(
+        &mut self,
+        client_id: Option<String>,
+    ) -> Result<ConnectionId, BrokerError> {
+        if let Some(id) = &client_id {
+            if self
+                .connections
+                .values()
+                .any(|c| c.client_id.as_deref() == Some(id.as_str()))
+            {
+                return Err(BrokerError::ClientIdInUse(id.clone()));
+            }
+        }
+        let id = self.next_connection;
+        self.next_connection += 1;
+        self.connections.insert(
+            id,
+            ConnectionState {
+                client_id,
+                consumers: Vec::new(),
+                temporary: Vec::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    pub fn close_connection(&mut self, connection: ConnectionId) {
+        let Some(conn) = self.connections.remove(&connection) else {
+            return;
+        };
+        for c in conn.consumers {
+            self.close_consumer(c);
+        }
+        for dest in conn.temporary {
+            self.remove_queue(&dest);
+        }
+    }
+
+    pub fn register_temporary(&mut self, connection: ConnectionId, dest: &Destination) {
+        if let Some(c) = self.connections.get_mut(&connection) {
+            if !c.temporary.contains(dest) {
+                c.temporary.push(dest.clone());
+            }
+        }
+    }
+
+    pub fn client_id(&self, connection: ConnectionId) -> Option<String> {
+        self.connections
+            .get(&connection)
+            .and_then(|c| c.client_id.clone())
+    }
+
+    /// Adds a consumer. A durable subscription must already exist (applied from the store).
+    pub fn open_consumer(
+        &mut self,
+        connection: ConnectionId,
+        spec: ConsumerSpec,
+        outbox: Arc<Outbox>,
+    ) -> Result<ConsumerId, BrokerError> {
+        let selector = match spec.selector.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => Some(Selector::parse(s).map_err(BrokerError::Selector)?),
+            _ => None,
+        };
+        if !self.connections.contains_key(&connection) {
+            return Err(BrokerError::ConnectionClosed);
+        }
+        let id = self.next_consumer;
+        self.next_consumer += 1;
+        let mut sources = Vec::new();
+        let dest = spec.destination.clone();
+        if let Some(name) = &spec.durable {
+            let client_id = self
+                .client_id(connection)
+                .ok_or(BrokerError::DurableNeedsClientId)?;
+            let key = DurableName {
+                client_id,
+                name: name.clone(),
+            };
+            let sub = self
+                .durables
+                .get_mut(&key)
+                .ok_or_else(|| BrokerError::NoSuchSubscription(key.name.clone()))?;
+            if sub.consumer.is_some() {
+                return Err(BrokerError::SubscriptionInUse(key.name.clone()));
+            }
+            sub.consumer = Some(id);
+            sub.queue.consumers = vec![id];
+            sources.push(Source::Durable(key));
+        } else if dest.is_queue() {
+            let matching: Vec<Destination> = if dest.is_wildcard() {
+                self.queues
+                    .keys()
+                    .filter(|q| dest.selects(q))
+                    .cloned()
+                    .collect()
+            } else {
+                vec![dest.clone()]
+            };
+            for q in matching {
+                self.queue_mut(&q).consumers.push(id);
+                sources.push(Source::Queue(q));
+            }
+        } else {
+            self.topic_subs.insert(id, MessageQueue::default());
+            sources.push(Source::TopicSub(id));
+        }
+        self.consumers.insert(
+            id,
+            Consumer {
+                connection,
+                spec,
+                selector,
+                outbox,
+                outstanding: 0,
+                held: HashMap::new(),
+                sources: sources.clone(),
+            },
+        );
+        if let Some(c) = self.connections.get_mut(&connection) {
+            c.consumers.push(id);
+        }
+        for s in &sources {
+            self.dispatch_source(s);
+        }
+        Ok(id)
+    }
+
+    /// Closes a consumer: what it holds goes back, marked redelivered.
+    pub fn close_consumer(&mut self, id: ConsumerId) {
+        let Some(c) = self.consumers.get(&id) else {
+            return;
+        };
+        let keys: Vec<MessageKey> = c.held.keys().copied().collect();
+        let connection = c.connection;
+        let outbox = c.outbox.clone();
+        self.requeue(id, &keys, true);
+        // Deliveries queued for it but not yet written out go back unmarked... they were
+        // already counted as held above, so they are requeued already; drop the copies.
+        let _ = outbox.take_for(id);
+        let Some(c) = self.consumers.remove(&id) else {
+            return;
+        };
+        for s in &c.sources {
+            match s {
+                Source::Queue(d) => {
+                    if let Some(q) = self.queues.get_mut(d) {
+                        q.consumers.retain(|x| *x != id);
+                    }
+                }
+                Source::Durable(name) => {
+                    if let Some(sub) = self.durables.get_mut(name) {
+                        sub.consumer = None;
+                        sub.queue.consumers.clear();
+                    }
+                }
+                Source::TopicSub(_) => {
+                    if let Some(mut q) = self.topic_subs.remove(&id) {
+                        for e in q.drain_all() {
+                            self.memory_used =
+                                self.memory_used.saturating_sub(e.message.memory_size());
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(conn) = self.connections.get_mut(&connection) {
+            conn.consumers.retain(|x| *x != id);
+        }
+        for s in &c.sources {
+            self.dispatch_source(s);
+        }
+    }
+
+    fn queue_for(&mut self, source: &Source) -> Option<&mut MessageQueue> {
+        match source {
+            Source::Queue(d) => self.queues.get_mut(d),
+            Source::Durable(n) => self.durables.get_mut(n).map(|s| &mut s.queue),
+            Source::TopicSub(id) => self.topic_subs.get_mut(id),
+        }
+    }
+
+    fn queue_ref(source: &Source) -> Option<QueueRef> {
+        match source {
+            Source::Queue(Destination::Queue(n)) => Some(QueueRef::Queue(n.clone())),
+            Source::Durable(n) => Some(QueueRef::Durable(n.clone())),
+            _ => None,
+        }
+    }
+
+    /// Acknowledges delivered messages: credit comes back at once; store `Ack` ops for
+    /// persistent ones are returned for the caller to append.
+    pub fn ack(
+        &mut self,
+        consumer: ConsumerId,
+        keys: &[MessageKey],
+    ) -> Result<Vec<StoreOp>, BrokerError> {
+        let mut acks: HashMap<QueueRef, Vec<MessageKey>> = HashMap::new();
+        let mut sources = Vec::new();
+        {
+            let c = self
+                .consumers
+                .get_mut(&consumer)
+                .ok_or(BrokerError::NoSuchConsumer(consumer))?;
+            for key in keys {
+                let Some(held) = c.held.remove(key) else {
+                    continue;
+                };
+                if !held.in_tx {
+                    c.outstanding = c.outstanding.saturating_sub(1);
+                }
+                if !sources.contains(&held.source) {
+                    sources.push(held.source.clone());
+                }
+                let Some(entry) = (match &held.source {
+                    Source::Queue(d) => self.queues.get_mut(d),
+                    Source::Durable(n) => self.durables.get_mut(n).map(|s| &mut s.queue),
+                    Source::TopicSub(id) => self.topic_subs.get_mut(id),
+                })
+                .and_then(|q| {
+                    let e = q.take_inflight(*key);
+                    if e.is_some() {
+                        q.counters.dequeued += 1;
+                    }
+                    e
+                }) else {
+                    continue;
+                };
+                match (entry.message.persistent, Self::queue_ref(&held.source)) {
+                    (true, Some(qref)) => {
+                        self.in_transit
+                            .insert((qref.clone(), *key), entry.message.clone());
+                        acks.entry(qref).or_default().push(*key);
+                    }
+                    _ => {
+                        self.memory_used =
+                            self.memory_used.saturating_sub(entry.message.memory_size());
+                    }
+                }
+            }
+        }
+        for s in &sources {
+            self.dispatch_source(s);
+        }
+        Ok(acks
+            .into_iter()
+            .map(|(queue, keys)| StoreOp::Ack { queue, keys })
+            .collect())
+    }
+
+    /// Marks messages as acknowledged inside a transaction: their credit comes back now,
+    /// they stay held until commit (ack) or abort (requeue).
+    pub fn tx_ack(&mut self, consumer: ConsumerId, keys: &[MessageKey]) {
+        let mut sources = Vec::new();
+        if let Some(c) = self.consumers.get_mut(&consumer) {
+            for key in keys {
+                if let Some(h) = c.held.get_mut(key) {
+                    if !h.in_tx {
+                        h.in_tx = true;
+                        c.outstanding = c.outstanding.saturating_sub(1);
+                        if !sources.contains(&h.source) {
+                            sources.push(h.source.clone());
+                        }
+                    }
+                }
+            }
+        }
+        for s in &sources {
+            self.dispatch_source(s);
+        }
+    }
+
+    /// Delivered messages go back to their queue (disconnect, abort, recover), marked
+    /// redelivered; past `max_redeliveries` they go to the DLQ instead.
+    pub fn requeue(&mut self, consumer: ConsumerId, keys: &[MessageKey], count_redelivery: bool) {
+        let mut back = Vec::new();
+        if let Some(c) = self.consumers.get_mut(&consumer) {
+            for key in keys {
+                if let Some(h) = c.held.remove(key) {
+                    if !h.in_tx {
+                        c.outstanding = c.outstanding.saturating_sub(1);
+                    }
+                    back.push((*key, h.source));
+                }
+            }
+        }
+        let mut sources = Vec::new();
+        let mut poisoned = Vec::new();
+        let max = self.max_redeliveries;
+        for (key, source) in back {
+            let Some(q) = self.queue_for(&source) else {
+                continue;
+            };
+            let Some(mut entry) = q.take_inflight(key) else {
+                continue;
+            };
+            if count_redelivery {
+                if entry.redeliveries >= max {
+                    poisoned.push((source.clone(), entry));
+                    continue;
+                }
+                entry.redeliveries += 1;
+            }
+            q.requeue(entry);
+            if !sources.contains(&source) {
+                sources.push(source);
+            }
+        }
+        for (source, entry) in poisoned {
+            let cause = format!(
+                "Delivery[{}] exceeds redelivery policy limit",
+                entry.redeliveries + 1
+            );
+            self.to_dlq(&source, entry, &cause);
+        }
+        for s in &sources {
+            self.dispatch_source(s);
+        }
+    }
+
+    /// Poison: held messages go straight to the DLQ (STOMP NACK, JMS poison ack).
+    pub fn poison(&mut self, consumer: ConsumerId, keys: &[MessageKey], cause: &str) {
+        let mut out = Vec::new();
+        if let Some(c) = self.consumers.get_mut(&consumer) {
+            for key in keys {
+                if let Some(h) = c.held.remove(key) {
+                    if !h.in_tx {
+                        c.outstanding = c.outstanding.saturating_sub(1);
+                    }
+                    out.push((*key, h.source));
+                }
+            }
+        }
+        let mut sources = Vec::new();
+        for (key, source) in out {
+            let Some(entry) = self.queue_for(&source).and_then(|q| q.take_inflight(key)) else {
+                continue;
+            };
+            self.to_dlq(&source, entry, cause);
+            if !sources.contains(&source) {
+                sources.push(source);
+            }
+        }
+        for s in &sources {
+            self.dispatch_source(s);
+        }
+    }
+
+    /// Moves a message (already out of its queue) to `ActiveMQ.DLQ`. Persistent messages
+    /// move through the store (add to DLQ + ack, one entry); until that entry is applied
+    /// the message stays live in `in_transit` so a snapshot cannot lose it.
+    fn to_dlq(&mut self, source: &Source, entry: Entry, cause: &str) {
+        let original = &entry.message;
+        if original.destination == Destination::Queue(DLQ_NAME.to_string()) {
+            // A poison message in the DLQ itself is dropped, as ActiveMQ does.
+            tracing::warn!(message_id = %original.id, "dropping poison message from the DLQ");
+            if let (true, Some(qref)) = (original.persistent, Self::queue_ref(source)) {
+                self.in_transit
+                    .insert((qref.clone(), entry.key), original.clone());
+                self.deferred.push(StoreOp::Ack {
+                    queue: qref,
+                    keys: vec![entry.key],
+                });
+            } else {
+                self.memory_used = self.memory_used.saturating_sub(original.memory_size());
+            }
+            return;
+        }
+        let mut moved = Message::clone(original);
+        moved.set_property(
+            "originalDestination",
+            PropertyValue::String(original.destination.to_string()),
+        );
+        moved.set_property(
+            "dlqDeliveryFailureCause",
+            PropertyValue::String(cause.to_string()),
+        );
+        moved.destination = Destination::dlq();
+        moved.expiration = 0;
+        tracing::debug!(message_id = %moved.id, cause, "moving message to the DLQ");
+        match (original.persistent, Self::queue_ref(source)) {
+            (true, Some(qref)) => {
+                self.in_transit
+                    .insert((qref.clone(), entry.key), original.clone());
+                self.deferred.push(StoreOp::AddMessage { message: moved });
+                self.deferred.push(StoreOp::Ack {
+                    queue: qref,
+                    keys: vec![entry.key],
+                });
+            }
+            _ => {
+                self.memory_used = self.memory_used.saturating_sub(original.memory_size());
+                let key = self.non_persistent_key();
+                let entry = self.new_entry(key, Arc::new(moved));
+                let dlq = Destination::dlq();
+                self.queue_mut(&dlq).push(entry);
+                self.dispatch_source(&Source::Queue(dlq));
+            }
+        }
+    }
+
+    // ----- dispatch ----------------------------------------------------------------------
+
+    pub fn dispatch_source(&mut self, source: &Source) {
+        let now = now_millis();
+        let outcome = match source {
+            Source::Queue(d) => match self.queues.get_mut(d) {
+                Some(q) => q.dispatch(source, &mut self.consumers, now),
+                None => return,
+            },
+            Source::Durable(n) => match self.durables.get_mut(n) {
+                Some(s) => s.queue.dispatch(source, &mut self.consumers, now),
+                None => return,
+            },
+            Source::TopicSub(id) => match self.topic_subs.get_mut(id) {
+                Some(q) => q.dispatch(source, &mut self.consumers, now),
+                None => return,
+            },
+        };
+        for entry in outcome.expired {
+            if entry.message.persistent {
+                self.to_dlq(source, entry, "Message expired");
+            } else {
+                self.memory_used = self.memory_used.saturating_sub(entry.message.memory_size());
+            }
+        }
+    }
+
+    pub fn dispatch_all(&mut self) {
+        let mut sources: Vec<Source> = self.queues.keys().cloned().map(Source::Queue).collect();
+        sources.extend(self.durables.keys().cloned().map(Source::Durable));
+        sources.extend(self.topic_subs.keys().copied().map(Source::TopicSub));
+        for s in sources {
+            self.dispatch_source(&s);
+        }
+    }
+
+    /// Dispatches the places a new message may have landed.
+    pub fn dispatch_for(&mut self, dest: &Destination) {
+        if dest.is_queue() {
+            self.dispatch_source(&Source::Queue(dest.clone()));
+            return;
+        }
+        let mut sources: Vec<Source> = self
+            .durables
+            .iter()
+            .filter(|(_, s)| s.topic.selects(dest))
+            .map(|(n, _)| Source::Durable(n.clone()))
+            .collect();
+        sources.extend(
+            self.topic_subs
+                .iter()
+                .filter(|(_, q)| q.pending_len() > 0)
+                .map(|(id, _)| Source::TopicSub(*id)),
+        );
+        for s in sources {
+            self.dispatch_source(&s);
+        }
+    }
+
+    // ----- snapshots and introspection ---------------------------------------------------
+
+    pub fn snapshot(&self) -> Vec<StoreOp> {
+        let mut ops = Vec::new();
+        for (dest, q) in &self.queues {
+            let Destination::Queue(name) = dest else {
+                continue;
+            };
+            ops.push(StoreOp::AddDestination {
+                destination: dest.clone(),
+            });
+            for e in q.all_entries() {
+                if e.message.persistent {
+                    ops.push(StoreOp::Restore {
+                        queue: QueueRef::Queue(name.clone()),
+                        key: e.key,
+                        message: Message::clone(&e.message),
+                    });
+                }
+            }
+        }
+        for (name, sub) in &self.durables {
+            ops.push(StoreOp::AddSubscription {
+                name: name.clone(),
+                topic: sub.topic.clone(),
+                selector: sub.selector_text.clone(),
+                no_local: sub.no_local,
+            });
+            for e in sub.queue.all_entries() {
+                ops.push(StoreOp::Restore {
+                    queue: QueueRef::Durable(name.clone()),
+                    key: e.key,
+                    message: Message::clone(&e.message),
+                });
+            }
+        }
+        for ((queue, key), message) in &self.in_transit {
+            ops.push(StoreOp::Restore {
+                queue: queue.clone(),
+                key: *key,
+                message: Message::clone(message),
+            });
+        }
+        for (producer, seq) in &self.producer_marks {
+            ops.push(StoreOp::ProducerMark {
+                producer: producer.clone(),
+                seq: *seq,
+            });
+        }
+        ops
+    }
+
+    /// Messages waiting in a queue, in delivery order, without consuming them.
+    pub fn browse(&self, dest: &Destination, max: usize) -> Vec<Arc<Message>> {
+        self.queues
+            .get(dest)
+            .map(|q| {
+                q.pending_entries()
+                    .take(max)
+                    .map(|e| e.message.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn queue_info(&self) -> Vec<QueueInfo> {
+        let mut out: Vec<QueueInfo> = self
+            .queues
+            .iter()
+            .map(|(d, q)| QueueInfo {
+                destination: d.clone(),
+                pending: q.pending_len(),
+                inflight: q.inflight_len(),
+                consumers: q.consumers.len(),
+                counters: q.counters,
+            })
+            .collect();
+        out.sort_by(|a, b| a.destination.cmp(&b.destination));
+        out
+    }
+}

@@ -1,0 +1,147 @@
+//! The `Store` trait: what the broker core asks of persistence (ARCHITECTURE decision 2).
+//!
+//! The broker never writes its state anywhere else: every change to persistent state is a
+//! [`StoreOp`] appended to the store, and the in-memory state is *derived* by applying the
+//! committed ops in log order through [`StateMachine::apply`]. That is the same path on
+//! start-up (recovery), on a single node (after the local fsync) and, later, on Raft
+//! followers (after quorum commit).
+//!
+//! # What an implementation must guarantee
+//!
+//! 1. `append(ops)`: the ops of one call form one log entry and are applied atomically.
+//!    When the returned future resolves with `Ok(index)`, the entry is durable (fsynced on
+//!    this node, or committed by a quorum) **and** has already been applied to the state
+//!    machine.
+//! 2. Entries are applied exactly once each, in strictly increasing, gap-free index order,
+//!    never concurrently with each other.
+//! 3. On open, the store replays its durable content (the latest snapshot, whose ops are
+//!    applied with the snapshot's index, then every later entry) before it accepts appends.
+//! 4. A store may compact: it asks the state machine for [`StateMachine::snapshot`] right
+//!    after applying some index and later replays those ops instead of the entries up to
+//!    that index. The snapshot ops must rebuild an equivalent state.
+//! 5. Errors: `NotMaster` when this node may not write now, `Full` when the store limit is
+//!    reached; an `Io` failure means the entry may or may not be durable (the caller treats
+//!    it as not acknowledged).
+
+use crate::destination::Destination;
+use crate::message::Message;
+use std::future::Future;
+use std::pin::Pin;
+
+/// The broker key of a message: derived from the log index of the entry that added it
+/// (`index << 16 | position of the op in the entry`), so keys are unique, monotonic in log
+/// order and survive recovery unchanged. Non-persistent messages get keys with the top bit
+/// set from a separate counter; they never reach the store.
+pub type MessageKey = u64;
+
+/// Most `AddMessage` ops one entry may carry (the key has 16 bits for the op position).
+pub const MAX_OPS_PER_ENTRY: usize = 0xFFFF;
+
+pub fn message_key(index: u64, op_position: usize) -> MessageKey {
+    (index << 16) | (op_position as u64 & 0xFFFF)
+}
+
+/// Names a durable topic subscription (JMS: client id + subscription name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DurableName {
+    pub client_id: String,
+    pub name: String,
+}
+
+/// Where messages wait to be consumed: a queue, or a durable subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum QueueRef {
+    Queue(String),
+    Durable(DurableName),
+}
+
+/// One change to persistent broker state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreOp {
+    /// A persistent message sent to a queue or topic. On a topic it is copied to every
+    /// durable subscription that exists and matches when the op is applied.
+    AddMessage {
+        message: Message,
+    },
+    /// Messages consumed (or moved away) from a queue or durable subscription.
+    Ack {
+        queue: QueueRef,
+        keys: Vec<MessageKey>,
+    },
+    AddSubscription {
+        name: DurableName,
+        topic: Destination,
+        selector: Option<String>,
+        no_local: bool,
+    },
+    RemoveSubscription {
+        name: DurableName,
+    },
+    AddDestination {
+        destination: Destination,
+    },
+    RemoveDestination {
+        destination: Destination,
+    },
+    /// The highest producer sequence stored for a producer, to drop resends after failover.
+    ProducerMark {
+        producer: String,
+        seq: u64,
+    },
+    /// Snapshot only: a message still pending in `queue` under its original key.
+    Restore {
+        queue: QueueRef,
+        key: MessageKey,
+        message: Message,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("this node is not the master and may not write")]
+    NotMaster,
+    #[error("store limit of {limit} bytes reached")]
+    Full { limit: u64 },
+    #[error("too many operations in one entry ({count} > {max})")]
+    TooManyOps { count: usize, max: usize },
+    #[error("store I/O failed: {0}")]
+    Io(String),
+    #[error("corrupt store record at index {index}: {reason}")]
+    Corrupt { index: u64, reason: String },
+    #[error("store is closed")]
+    Closed,
+}
+
+/// The future `append` returns.
+pub type AppendFuture = Pin<Box<dyn Future<Output = Result<u64, StoreError>> + Send>>;
+
+/// Sizes and counters a store reports (console, metrics, tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub last_index: u64,
+    pub disk_bytes: u64,
+    pub segments: usize,
+    pub syncs: u64,
+    pub snapshots: u64,
+}
+
+/// The broker state that committed ops are applied to.
+pub trait StateMachine: Send + Sync {
+    /// Applies one committed entry. Must not block on the store (it runs on the store's
+    /// commit path).
+    fn apply(&self, index: u64, ops: &[StoreOp]);
+    /// The live state as ops (destinations, subscriptions, producer marks, `Restore` for
+    /// each pending message), consistent with the last applied index.
+    fn snapshot(&self) -> Vec<StoreOp>;
+}
+
+/// Persistence as the broker sees it. See the module docs for the guarantees.
+pub trait Store: Send + Sync {
+    /// Appends the ops as one atomic entry. They are enqueued when `append` returns (log
+    /// order = call order, whether or not the future is ever polled); the future resolves
+    /// with the entry's index when durable and applied. Must not block the caller.
+    fn append(&self, ops: Vec<StoreOp>) -> AppendFuture;
+    fn stats(&self) -> StoreStats;
+    /// Stops accepting appends and waits for queued ones to finish.
+    fn close(&self);
+}

@@ -1,0 +1,274 @@
+//! The TOML configuration (ARCHITECTURE decision 5). Every key is optional; flags override.
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub broker: BrokerSection,
+    pub listeners: ListenersSection,
+    pub console: ConsoleSection,
+    pub persistence: PersistenceSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerSection {
+    pub name: String,
+    pub data_dir: PathBuf,
+    pub memory_limit: ByteSize,
+    pub store_limit: ByteSize,
+    pub max_frame_size: ByteSize,
+    pub max_redeliveries: u32,
+}
+
+impl Default for BrokerSection {
+    fn default() -> Self {
+        BrokerSection {
+            name: "ferromq".to_string(),
+            data_dir: PathBuf::from("./data"),
+            memory_limit: ByteSize(256 << 20),
+            store_limit: ByteSize(100 << 30),
+            max_frame_size: ByteSize(100 << 20),
+            max_redeliveries: 6,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenersSection {
+    pub openwire: String,
+    pub stomp: String,
+}
+
+impl Default for ListenersSection {
+    fn default() -> Self {
+        ListenersSection {
+            openwire: "0.0.0.0:61616".to_string(),
+            stomp: "0.0.0.0:61613".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleSection {
+    pub bind: String,
+}
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        ConsoleSection {
+            bind: "127.0.0.1:8161".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PersistenceSection {
+    pub kind: String,
+    pub journal: JournalSection,
+}
+
+impl Default for PersistenceSection {
+    fn default() -> Self {
+        PersistenceSection {
+            kind: "journal".to_string(),
+            journal: JournalSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JournalSection {
+    pub segment_size: ByteSize,
+    pub snapshot_bytes: ByteSize,
+    pub sync: bool,
+}
+
+impl Default for JournalSection {
+    fn default() -> Self {
+        JournalSection {
+            segment_size: ByteSize(64 << 20),
+            snapshot_bytes: ByteSize(64 << 20),
+            sync: true,
+        }
+    }
+}
+
+/// A size in bytes, written as a number or with a unit: `"256 MiB"`, `"64MB"`, `"4096"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub fn parse(text: &str) -> Result<ByteSize, String> {
+        let t = text.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("invalid size {text:?}: expected e.g. \"256 MiB\""))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" | "kib" => 1 << 10,
+            "m" | "mb" | "mib" => 1 << 20,
+            "g" | "gb" | "gib" => 1 << 30,
+            "t" | "tb" | "tib" => 1 << 40,
+            other => return Err(format!("invalid size unit {other:?} in {text:?}")),
+        };
+        n.checked_mul(mult)
+            .map(ByteSize)
+            .ok_or_else(|| format!("size {text:?} is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(ByteSize(n)),
+            Raw::Text(s) => ByteSize::parse(&s).map_err(de::Error::custom),
+        }
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text)
+            .map_err(|e| ConfigError(format!("invalid configuration in {origin}: {e}")))
+    }
+
+    /// Checks what serde cannot, naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err =
+            |key: &str, msg: String| Err(ConfigError(format!("invalid value for {key}: {msg}")));
+        if self.broker.name.is_empty() || self.broker.name.contains(char::is_whitespace) {
+            return err(
+                "broker.name",
+                format!("{:?} must be non-empty without spaces", self.broker.name),
+            );
+        }
+        if self.broker.memory_limit.0 < 1 << 20 {
+            return err("broker.memory_limit", "must be at least 1 MiB".into());
+        }
+        if self.broker.max_frame_size.0 < 1024 || self.broker.max_frame_size.0 > 2 << 30 {
+            return err(
+                "broker.max_frame_size",
+                "must be between 1 KiB and 2 GiB".into(),
+            );
+        }
+        for (key, addr) in [
+            ("listeners.stomp", &self.listeners.stomp),
+            ("listeners.openwire", &self.listeners.openwire),
+            ("console.bind", &self.console.bind),
+        ] {
+            if let Err(e) = parse_address(addr) {
+                return err(key, e);
+            }
+        }
+        match self.persistence.kind.as_str() {
+            "journal" | "memory" => {}
+            "replicated" | "shared-file" | "jdbc" => {
+                return err(
+                    "persistence.kind",
+                    format!(
+                        "{:?} is not implemented yet (use \"journal\")",
+                        self.persistence.kind
+                    ),
+                )
+            }
+            other => {
+                return err(
+                    "persistence.kind",
+                    format!("unknown kind {other:?}; expected \"journal\" or \"memory\""),
+                )
+            }
+        }
+        if self.persistence.journal.segment_size.0 < 4096 {
+            return err(
+                "persistence.journal.segment_size",
+                "must be at least 4 KiB".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Accepts `host:port` or `tcp://host:port`; returns `host:port`.
+pub fn parse_address(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let hp = t.strip_prefix("tcp://").unwrap_or(t);
+    let hp = hp.split(['?', '/']).next().unwrap_or(hp);
+    let Some((host, port)) = hp.rsplit_once(':') else {
+        return Err(format!("{text:?} is not host:port"));
+    };
+    if host.is_empty() {
+        return Err(format!("{text:?} has no host"));
+    }
+    port.parse::<u16>()
+        .map_err(|_| format!("{text:?} has an invalid port"))?;
+    Ok(hp.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(ByteSize::parse("256 MiB"), Ok(ByteSize(256 << 20)));
+        assert_eq!(ByteSize::parse("64MB"), Ok(ByteSize(64 << 20)));
+        assert_eq!(ByteSize::parse("4096"), Ok(ByteSize(4096)));
+        assert!(ByteSize::parse("12 parsecs").is_err());
+    }
+
+    #[test]
+    fn unknown_and_bad_keys_are_named() {
+        let e = Config::from_toml("[broker]\nnmae = \"x\"\n", "t").unwrap_err();
+        assert!(e.0.contains("nmae"), "{e}");
+        let e = Config::from_toml("[broker]\nmemory_limit = \"lots\"\n", "t").unwrap_err();
+        assert!(e.0.contains("memory_limit"), "{e}");
+        let c = Config::from_toml("[listeners]\nstomp = \"nope\"\n", "t").unwrap();
+        assert!(c.validate().unwrap_err().0.contains("listeners.stomp"));
+    }
+
+    #[test]
+    fn addresses_accept_tcp_scheme() {
+        assert_eq!(
+            parse_address("tcp://0.0.0.0:61616").as_deref(),
+            Ok("0.0.0.0:61616")
+        );
+        assert_eq!(parse_address("127.0.0.1:1").as_deref(), Ok("127.0.0.1:1"));
+        assert!(parse_address("localhost").is_err());
+    }
+
+    #[test]
+    fn example_config_is_valid() {
+        let text = include_str!("../../../ferromq.example.toml");
+        let c = Config::from_toml(text, "example").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.broker.memory_limit, ByteSize(256 << 20));
+    }
+}
