@@ -1,1 +1,30 @@
-//! test harness
+//! Test harness, not published: real `ferromq` processes on free loopback ports.
+//!
+//! - [`TestBroker`]: one broker process with its own temp dir and log file; `kill()` sends
+//!   SIGKILL, `stop()` SIGTERM, `restart()` starts it again on the same dir and port. Its
+//!   log is printed when a test panics; `Drop` kills the process.
+//! - [`reserve_port`]: a free loopback port, never handed out twice in one test process.
+//! - [`wait_until`]: polls a predicate instead of sleeping.
+
+mod port;
+mod test_broker;
+
+pub use port::reserve_port;
+pub use test_broker::{binary, TestBroker};
+
+use std::time::{Duration, Instant};
+
+/// Polls `check` every 20 ms until it returns true or `timeout` passes; returns the last
+/// result.
+pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
