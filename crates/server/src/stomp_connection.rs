@@ -536,13 +536,8 @@ impl Session {
         for (c, k) in t.acks {
             acks.entry(c).or_default().push(k);
         }
-        // Earlier sends of this connection must be stored before the transaction's.
-        while let Some(done) = self.pending.next().await {
-            if let Err(close) = done {
-                return Err(close);
-            }
-            // Receipts that were waiting are re-queued in order below.
-        }
+        // Earlier sends of this connection were enqueued in the store when they were read,
+        // so the transaction's entry lands after them without waiting here.
         self.broker
             .commit(t.sends, acks.into_iter().collect())
             .await
