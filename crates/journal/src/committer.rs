@@ -58,6 +58,7 @@ enum Command {
     Snapshot {
         meta: SnapshotMeta,
         data: Bytes,
+        purge_through: u64,
         done: oneshot::Sender<Result<(), JournalError>>,
     },
     /// Sent by `shutdown` to wake the thread.
@@ -219,10 +220,28 @@ impl Committer {
     /// when done. A failed snapshot is reported but does not stop the
     /// committer.
     pub async fn snapshot(&self, meta: SnapshotMeta, data: Bytes) -> Result<(), JournalError> {
+        self.snapshot_keeping(meta, data, meta.index).await
+    }
+
+    /// Like [`Committer::snapshot`], but purges only segments whose entries are all
+    /// ≤ `purge_through` (clamped to `meta.index`): the caller still reads record bodies
+    /// from later segments (paged-out messages).
+    pub async fn snapshot_keeping(
+        &self,
+        meta: SnapshotMeta,
+        data: Bytes,
+        purge_through: u64,
+    ) -> Result<(), JournalError> {
         self.shared.check_open()?;
         let (done, rx) = oneshot::channel();
+        let purge_through = purge_through.min(meta.index);
         self.tx
-            .send(Command::Snapshot { meta, data, done })
+            .send(Command::Snapshot {
+                meta,
+                data,
+                purge_through,
+                done,
+            })
             .await
             .map_err(|_| self.shared.refusal())?;
         rx.await.map_err(|_| self.shared.refusal())?
@@ -288,10 +307,15 @@ fn writer_loop(
         };
         match first {
             Command::Wake => {}
-            Command::Snapshot { meta, data, done } => {
+            Command::Snapshot {
+                meta,
+                data,
+                purge_through,
+                done,
+            } => {
                 let result = journal
                     .write_snapshot(meta, &data)
-                    .and_then(|()| journal.purge_through(meta.index));
+                    .and_then(|()| journal.purge_through(purge_through));
                 if let Err(e) = &result {
                     tracing::warn!(error = %e, index = meta.index, "journal: snapshot failed");
                 }
