@@ -1,0 +1,1 @@
+//! OpenWire (work in progress).
