@@ -10,7 +10,7 @@
 use crate::op_codec::{decode_ops, encode_ops};
 use crate::store::{AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats};
 use journal::{Committed, Committer, Journal, JournalConfig, JournalError, SnapshotMeta};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 
@@ -24,12 +24,17 @@ pub struct JournalStoreConfig {
     pub snapshot_bytes: u64,
 }
 
-/// What `append` hands to the submitting task: the encoded entry and where to send the
-/// receiver that resolves when it is durable.
-type Submission = (
-    bytes::Bytes,
-    oneshot::Sender<Result<oneshot::Receiver<Result<u64, JournalError>>, JournalError>>,
-);
+/// What `append` and `close` hand to the submitting task, in call order.
+enum Submission {
+    /// The encoded entry and where to send the receiver that resolves when it is durable.
+    Append(
+        bytes::Bytes,
+        oneshot::Sender<Result<oneshot::Receiver<Result<u64, JournalError>>, JournalError>>,
+    ),
+    /// From `close`: every append before it is in the committer's queue now, so the
+    /// committer may stop (it finishes what is queued).
+    Close,
+}
 
 pub struct JournalStore {
     committer: Committer,
@@ -39,6 +44,7 @@ pub struct JournalStore {
     submissions: mpsc::UnboundedSender<Submission>,
     thread: Mutex<Option<std::thread::JoinHandle<Journal>>>,
     snapshots: Arc<AtomicU64>,
+    closed: AtomicBool,
 }
 
 fn io(e: JournalError) -> StoreError {
@@ -139,8 +145,13 @@ impl JournalStore {
         let (submissions, mut rx) = mpsc::unbounded_channel::<Submission>();
         let forward = committer.clone();
         tokio::spawn(async move {
-            while let Some((payload, reply)) = rx.recv().await {
-                let _ = reply.send(forward.submit(KIND_OPS, payload).await);
+            while let Some(submission) = rx.recv().await {
+                match submission {
+                    Submission::Append(payload, reply) => {
+                        let _ = reply.send(forward.submit(KIND_OPS, payload).await);
+                    }
+                    Submission::Close => forward.shutdown(),
+                }
             }
         });
         Ok(JournalStore {
@@ -148,6 +159,7 @@ impl JournalStore {
             submissions,
             thread: Mutex::new(Some(thread)),
             snapshots,
+            closed: AtomicBool::new(false),
         })
     }
 }
@@ -155,7 +167,12 @@ impl JournalStore {
 impl Store for JournalStore {
     fn append(&self, ops: Vec<StoreOp>) -> AppendFuture {
         let (reply, submitted) = oneshot::channel();
-        if self.submissions.send((encode_ops(&ops), reply)).is_err() {
+        if self.closed.load(Ordering::Acquire)
+            || self
+                .submissions
+                .send(Submission::Append(encode_ops(&ops), reply))
+                .is_err()
+        {
             return Box::pin(std::future::ready(Err(StoreError::Closed)));
         }
         Box::pin(async move {
@@ -179,9 +196,23 @@ impl Store for JournalStore {
     }
 
     fn close(&self) {
-        self.committer.shutdown();
-        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = t.join();
+        self.closed.store(true, Ordering::Release);
+        let Some(thread) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        // Appends enqueued before `close` may still sit in the forwarding task's channel:
+        // the task stops the committer once it has passed them on. It cannot run while a
+        // current-thread runtime is blocked in here, so there we stop at once (appends still
+        // in the channel then fail with `Closed`).
+        let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
+        let current_thread = matches!(flavor, Ok(tokio::runtime::RuntimeFlavor::CurrentThread));
+        if current_thread || self.submissions.send(Submission::Close).is_err() {
+            self.committer.shutdown();
+        }
+        if flavor.is_ok() && !current_thread {
+            let _ = tokio::task::block_in_place(|| thread.join());
+        } else {
+            let _ = thread.join();
         }
     }
 }

@@ -17,6 +17,10 @@
 //! durable and applied, never before.
 
 pub mod broker;
+#[cfg(test)]
+mod broker_tests;
+#[cfg(test)]
+mod conformance;
 pub mod consumer;
 pub mod core;
 pub mod destination;

@@ -211,14 +211,16 @@ impl State {
             self.queue_mut(&dest).push(entry);
             return;
         }
-        // Topic: a copy for every matching durable subscription (persistent messages only)
-        // and every matching non-durable subscriber connected now.
-        if message.persistent {
+        // Topic: a copy for every matching durable subscription (non-persistent messages
+        // only while its consumer is active, as ActiveMQ does) and every matching
+        // non-durable subscriber connected now.
+        {
             let names: Vec<DurableName> = self
                 .durables
                 .iter()
                 .filter(|(_, s)| {
-                    s.topic.selects(&dest)
+                    (message.persistent || s.consumer.is_some())
+                        && s.topic.selects(&dest)
                         && s.selector
                             .as_ref()
                             .is_none_or(|sel| sel.matches(message.as_ref()))
@@ -403,7 +405,10 @@ impl State {
                 sources.push(Source::Queue(q));
             }
         } else {
-            self.topic_subs.insert(id, MessageQueue::default());
+            // The subscription's own queue has exactly this one consumer.
+            let mut q = MessageQueue::default();
+            q.consumers.push(id);
+            self.topic_subs.insert(id, q);
             sources.push(Source::TopicSub(id));
         }
         self.consumers.insert(
@@ -435,14 +440,10 @@ impl State {
         let keys: Vec<MessageKey> = c.held.keys().copied().collect();
         let connection = c.connection;
         let outbox = c.outbox.clone();
-        self.requeue(id, &keys, true);
-        // Deliveries queued for it but not yet written out go back unmarked... they were
-        // already counted as held above, so they are requeued already; drop the copies.
-        let _ = outbox.take_for(id);
-        let Some(c) = self.consumers.remove(&id) else {
-            return;
-        };
-        for s in &c.sources {
+        let sources = c.sources.clone();
+        // Detach it from its queues first: the requeue below dispatches, and must not hand
+        // the messages straight back to the consumer that is going away.
+        for s in &sources {
             match s {
                 Source::Queue(d) => {
                     if let Some(q) = self.queues.get_mut(d) {
@@ -456,19 +457,26 @@ impl State {
                     }
                 }
                 Source::TopicSub(_) => {
-                    if let Some(mut q) = self.topic_subs.remove(&id) {
-                        for e in q.drain_all() {
-                            self.memory_used =
-                                self.memory_used.saturating_sub(e.message.memory_size());
-                        }
+                    if let Some(q) = self.topic_subs.get_mut(&id) {
+                        q.consumers.clear();
                     }
                 }
+            }
+        }
+        self.requeue(id, &keys, true);
+        // Deliveries queued for it but not yet written out were counted as held above, so
+        // they are requeued already; drop the copies.
+        let _ = outbox.take_for(id);
+        self.consumers.remove(&id);
+        if let Some(mut q) = self.topic_subs.remove(&id) {
+            for e in q.drain_all() {
+                self.memory_used = self.memory_used.saturating_sub(e.message.memory_size());
             }
         }
         if let Some(conn) = self.connections.get_mut(&connection) {
             conn.consumers.retain(|x| *x != id);
         }
-        for s in &c.sources {
+        for s in &sources {
             self.dispatch_source(s);
         }
     }
@@ -612,7 +620,7 @@ impl State {
                 "Delivery[{}] exceeds redelivery policy limit",
                 entry.redeliveries + 1
             );
-            self.to_dlq(&source, entry, &cause);
+            self.move_to_dlq(&source, entry, &cause);
         }
         for s in &sources {
             self.dispatch_source(s);
@@ -637,7 +645,7 @@ impl State {
             let Some(entry) = self.queue_for(&source).and_then(|q| q.take_inflight(key)) else {
                 continue;
             };
-            self.to_dlq(&source, entry, cause);
+            self.move_to_dlq(&source, entry, cause);
             if !sources.contains(&source) {
                 sources.push(source);
             }
@@ -650,7 +658,7 @@ impl State {
     /// Moves a message (already out of its queue) to `ActiveMQ.DLQ`. Persistent messages
     /// move through the store (add to DLQ + ack, one entry); until that entry is applied
     /// the message stays live in `in_transit` so a snapshot cannot lose it.
-    fn to_dlq(&mut self, source: &Source, entry: Entry, cause: &str) {
+    fn move_to_dlq(&mut self, source: &Source, entry: Entry, cause: &str) {
         let original = &entry.message;
         if original.destination == Destination::Queue(DLQ_NAME.to_string()) {
             // A poison message in the DLQ itself is dropped, as ActiveMQ does.
@@ -720,7 +728,7 @@ impl State {
         };
         for entry in outcome.expired {
             if entry.message.persistent {
-                self.to_dlq(source, entry, "Message expired");
+                self.move_to_dlq(source, entry, "Message expired");
             } else {
                 self.memory_used = self.memory_used.saturating_sub(entry.message.memory_size());
             }
@@ -763,6 +771,11 @@ impl State {
 
     pub fn snapshot(&self) -> Vec<StoreOp> {
         let mut ops = Vec::new();
+        // Messages are restored in key (= log) order, after every destination and
+        // subscription exists: `Restore` gives each message a new arrival sequence, so
+        // emitting them in map order (pending, then in flight, then in transit) would
+        // scramble the queue order after recovery.
+        let mut restores: Vec<(QueueRef, MessageKey, &Arc<Message>)> = Vec::new();
         for (dest, q) in &self.queues {
             let Destination::Queue(name) = dest else {
                 continue;
@@ -772,11 +785,7 @@ impl State {
             });
             for e in q.all_entries() {
                 if e.message.persistent {
-                    ops.push(StoreOp::Restore {
-                        queue: QueueRef::Queue(name.clone()),
-                        key: e.key,
-                        message: Message::clone(&e.message),
-                    });
+                    restores.push((QueueRef::Queue(name.clone()), e.key, &e.message));
                 }
             }
         }
@@ -788,20 +797,25 @@ impl State {
                 no_local: sub.no_local,
             });
             for e in sub.queue.all_entries() {
-                ops.push(StoreOp::Restore {
-                    queue: QueueRef::Durable(name.clone()),
-                    key: e.key,
-                    message: Message::clone(&e.message),
-                });
+                // Non-persistent copies (kept while its consumer is active) never survive.
+                if e.message.persistent {
+                    restores.push((QueueRef::Durable(name.clone()), e.key, &e.message));
+                }
             }
         }
         for ((queue, key), message) in &self.in_transit {
-            ops.push(StoreOp::Restore {
-                queue: queue.clone(),
-                key: *key,
-                message: Message::clone(message),
-            });
+            restores.push((queue.clone(), *key, message));
         }
+        restores.sort_by_key(|(_, key, _)| *key);
+        ops.extend(
+            restores
+                .into_iter()
+                .map(|(queue, key, message)| StoreOp::Restore {
+                    queue,
+                    key,
+                    message: Message::clone(message),
+                }),
+        );
         for (producer, seq) in &self.producer_marks {
             ops.push(StoreOp::ProducerMark {
                 producer: producer.clone(),
