@@ -90,7 +90,15 @@ impl StateMachine for Recorder {
         }
         // Widen the window in which a concurrent apply would be caught.
         std::thread::yield_now();
-        self.applied.lock().unwrap().push((index, ops.to_vec()));
+        // `body_ref` is where a paging store found the body: location metadata the store
+        // adds, not part of the op that was appended.
+        let mut ops = ops.to_vec();
+        for op in &mut ops {
+            if let StoreOp::AddMessage { message } | StoreOp::Restore { message, .. } = op {
+                message.body_ref = None;
+            }
+        }
+        self.applied.lock().unwrap().push((index, ops));
         self.applying.store(false, Ordering::SeqCst);
     }
 
@@ -173,8 +181,8 @@ impl StoreFactory for JournalFactory {
         let mut journal = journal::JournalConfig::new(self.dir.path());
         journal.segment_size = self.segment_size;
         let config = JournalStoreConfig {
-            journal,
             snapshot_bytes: self.snapshot_bytes,
+            ..JournalStoreConfig::new(journal)
         };
         let store = Arc::new(JournalStore::open(config, machine).expect("open journal store"));
         self.current = Some(store.clone());

@@ -23,7 +23,7 @@ impl Core {
         // under the state lock where waiting is not allowed.
         let (tx, rx) = mpsc::unbounded_channel();
         Arc::new(Core {
-            state: Mutex::new(State::new(max_redeliveries)),
+            state: Mutex::new(State::new(max_redeliveries, memory_limit)),
             deferred_tx: tx,
             deferred_rx: Mutex::new(Some(rx)),
             memory_limit,
@@ -82,5 +82,9 @@ impl StateMachine for Core {
 
     fn snapshot(&self) -> Vec<StoreOp> {
         self.lock().snapshot()
+    }
+
+    fn attach_body_reader(&self, reader: Arc<dyn crate::store::BodyReader>) {
+        self.lock().body_reader = Some(reader);
     }
 }

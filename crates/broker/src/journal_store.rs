@@ -8,8 +8,13 @@
 //! state is written as a snapshot and whole segments below it are deleted.
 
 use crate::op_codec::{decode_ops, encode_ops};
-use crate::store::{AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats};
-use journal::{Committed, Committer, Journal, JournalConfig, JournalError, SnapshotMeta};
+use crate::store::{
+    AppendFuture, BodyReader, BodyRef, StateMachine, Store, StoreError, StoreOp, StoreStats,
+};
+use journal::{
+    Committed, Committer, Journal, JournalConfig, JournalError, JournalReader, Position,
+    SnapshotMeta,
+};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{mpsc, oneshot};
@@ -22,6 +27,101 @@ pub struct JournalStoreConfig {
     pub journal: JournalConfig,
     /// Log bytes written since the last snapshot that trigger the next one.
     pub snapshot_bytes: u64,
+    /// Disk the store may use; past it, appends that add messages fail with `Full`
+    /// (acks and other ops still pass: they are what frees space).
+    pub store_limit: u64,
+}
+
+impl JournalStoreConfig {
+    pub fn new(journal: JournalConfig) -> JournalStoreConfig {
+        JournalStoreConfig {
+            journal,
+            snapshot_bytes: 64 << 20,
+            store_limit: u64::MAX,
+        }
+    }
+}
+
+/// Reads paged-out bodies from journal records.
+struct JournalBodyReader {
+    reader: JournalReader,
+}
+
+impl BodyReader for JournalBodyReader {
+    fn read_body(&self, body: &BodyRef) -> Result<bytes::Bytes, StoreError> {
+        let record = self
+            .reader
+            .read_payload(Position {
+                segment: body.segment,
+                offset: body.record_offset,
+                len: body.record_len,
+            })
+            .map_err(io)?;
+        let start = body.body_offset as usize;
+        let end = start + body.body_len as usize;
+        if end > record.len() {
+            return Err(StoreError::Corrupt {
+                index: body.index,
+                reason: format!(
+                    "body {start}..{end} outside a record of {} bytes",
+                    record.len()
+                ),
+            });
+        }
+        Ok(record.slice(start..end))
+    }
+}
+
+/// Decodes an entry and notes, on every message it adds, where its body sits in the
+/// record, so the state machine may page the body out and read it back later.
+fn decode_entry(
+    index: u64,
+    payload: &bytes::Bytes,
+    position: Position,
+) -> Result<Vec<StoreOp>, StoreError> {
+    let mut ops = decode_ops(payload).map_err(|e| StoreError::Corrupt {
+        index,
+        reason: e.to_string(),
+    })?;
+    let base = payload.as_ptr() as usize;
+    for op in &mut ops {
+        if let StoreOp::AddMessage { message } = op {
+            if message.body.is_empty() {
+                continue;
+            }
+            // Bodies are zero-copy slices of the payload: their address tells the offset.
+            let offset = (message.body.as_ptr() as usize).wrapping_sub(base);
+            let (Ok(body_offset), Ok(body_len)) =
+                (u32::try_from(offset), u32::try_from(message.body.len()))
+            else {
+                continue;
+            };
+            if offset + message.body.len() > payload.len() {
+                continue;
+            }
+            message.body_ref = Some(BodyRef {
+                index,
+                segment: position.segment,
+                record_offset: position.offset,
+                record_len: position.len,
+                body_offset,
+                body_len,
+            });
+        }
+    }
+    Ok(ops)
+}
+
+/// The oldest entry a snapshot's paged messages still read their bodies from.
+fn oldest_body_ref(ops: &[StoreOp]) -> Option<u64> {
+    ops.iter()
+        .filter_map(|op| match op {
+            StoreOp::Restore { message, .. } if message.is_paged() => {
+                message.body_ref.map(|r| r.index)
+            }
+            _ => None,
+        })
+        .min()
 }
 
 /// What `append` and `close` hand to the submitting task, in call order.
@@ -45,6 +145,7 @@ pub struct JournalStore {
     thread: Mutex<Option<std::thread::JoinHandle<Journal>>>,
     snapshots: Arc<AtomicU64>,
     closed: AtomicBool,
+    store_limit: u64,
 }
 
 fn io(e: JournalError) -> StoreError {
@@ -65,6 +166,9 @@ impl JournalStore {
         machine: Arc<dyn StateMachine>,
     ) -> Result<JournalStore, StoreError> {
         let journal = Journal::open(config.journal.clone()).map_err(io)?;
+        machine.attach_body_reader(Arc::new(JournalBodyReader {
+            reader: journal.reader(),
+        }));
         let mut from = journal.first_index();
         let mut last_snapshot_len = 0u64;
         if let Some((meta, data)) = journal.read_snapshot().map_err(io)? {
@@ -79,14 +183,11 @@ impl JournalStore {
         }
         let mut replayed = 0u64;
         for item in journal.entries(from).map_err(io)? {
-            let (entry, _position) = item.map_err(io)?;
+            let (entry, position) = item.map_err(io)?;
             if entry.kind != KIND_OPS {
                 continue;
             }
-            let ops = decode_ops(&entry.payload).map_err(|e| StoreError::Corrupt {
-                index: entry.index,
-                reason: e.to_string(),
-            })?;
+            let ops = decode_entry(entry.index, &entry.payload, position)?;
             machine.apply(entry.index, &ops);
             replayed += 1;
         }
@@ -110,7 +211,7 @@ impl JournalStore {
             for c in batch {
                 last = c.index;
                 since_snapshot += c.payload.len() as u64 + 32;
-                match decode_ops(&c.payload) {
+                match decode_entry(c.index, &c.payload, c.position) {
                     Ok(ops) => apply_machine.apply(c.index, &ops),
                     // We encoded it a moment ago: failing to decode is a bug, not bad input.
                     Err(e) => {
@@ -120,16 +221,20 @@ impl JournalStore {
             }
             if since_snapshot > threshold.max(2 * last_snapshot_len) {
                 since_snapshot = 0;
-                let data = encode_ops(&apply_machine.snapshot());
+                let ops = apply_machine.snapshot();
+                // Segments holding bodies of paged-out messages stay until those go.
+                let keep_from = oldest_body_ref(&ops);
+                let data = encode_ops(&ops);
                 last_snapshot_len = data.len() as u64;
                 let meta = SnapshotMeta {
                     index: last,
                     term: 0,
                 };
+                let purge_through = keep_from.map_or(last, |i| i.saturating_sub(1));
                 if let Some(committer) = slot.get().cloned() {
                     let count = snapshot_count.clone();
                     runtime.spawn(async move {
-                        match committer.snapshot(meta, data).await {
+                        match committer.snapshot_keeping(meta, data, purge_through).await {
                             Ok(()) => {
                                 count.fetch_add(1, Ordering::Relaxed);
                                 tracing::info!(index = meta.index, "snapshot written, log purged");
@@ -160,12 +265,23 @@ impl JournalStore {
             thread: Mutex::new(Some(thread)),
             snapshots,
             closed: AtomicBool::new(false),
+            store_limit: config.store_limit,
         })
     }
 }
 
 impl Store for JournalStore {
     fn append(&self, ops: Vec<StoreOp>) -> AppendFuture {
+        if self.store_limit != u64::MAX
+            && ops
+                .iter()
+                .any(|op| matches!(op, StoreOp::AddMessage { .. }))
+            && self.committer.stats().disk_size > self.store_limit
+        {
+            return Box::pin(std::future::ready(Err(StoreError::Full {
+                limit: self.store_limit,
+            })));
+        }
         let (reply, submitted) = oneshot::channel();
         if self.closed.load(Ordering::Acquire)
             || self

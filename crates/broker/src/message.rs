@@ -107,6 +107,9 @@ pub struct Message {
     pub properties: Vec<(String, PropertyValue)>,
     pub body_kind: BodyKind,
     pub body: Bytes,
+    /// Where the store can read the body back; set by stores that page. A paged-out
+    /// message has an empty `body` and `body_ref` set.
+    pub body_ref: Option<crate::store::BodyRef>,
 }
 
 /// JMS default priority.
@@ -127,6 +130,7 @@ impl Message {
             properties: Vec::new(),
             body_kind,
             body,
+            body_ref: None,
         }
     }
 
@@ -142,6 +146,11 @@ impl Message {
             Some(slot) => slot.1 = value,
             None => self.properties.push((name.to_string(), value)),
         }
+    }
+
+    /// True when the body is not in memory and must be read back from the store.
+    pub fn is_paged(&self) -> bool {
+        self.body.is_empty() && self.body_ref.is_some_and(|r| r.body_len > 0)
     }
 
     pub fn is_expired(&self, now_ms: i64) -> bool {

@@ -7,7 +7,7 @@
 use crate::consumer::{Consumer, ConsumerId, Held, Source};
 use crate::message::Message;
 use crate::outbox::Delivery;
-use crate::store::MessageKey;
+use crate::store::{BodyReader, MessageKey};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -111,6 +111,7 @@ impl MessageQueue {
         source: &Source,
         consumers: &mut HashMap<ConsumerId, Consumer>,
         now_ms: i64,
+        reader: Option<&dyn BodyReader>,
     ) -> DispatchOutcome {
         let mut outcome = DispatchOutcome::default();
         if self.pending.is_empty() || self.consumers.is_empty() {
@@ -176,6 +177,24 @@ impl MessageQueue {
                 self.insert(entry);
                 continue;
             };
+            // A paged-out body is read back for the delivery only; the queue keeps the
+            // light copy.
+            let message = match (reader, entry.message.body_ref) {
+                (Some(reader), Some(r)) if entry.message.is_paged() => match reader.read_body(&r) {
+                    Ok(body) => {
+                        let mut full = Message::clone(&entry.message);
+                        full.body = body;
+                        Arc::new(full)
+                    }
+                    Err(e) => {
+                        tracing::error!(key = entry.key, error = %e, "cannot read a paged message back");
+                        c.outstanding = c.outstanding.saturating_sub(1);
+                        self.insert(entry);
+                        continue;
+                    }
+                },
+                _ => entry.message.clone(),
+            };
             c.held.insert(
                 entry.key,
                 Held {
@@ -186,7 +205,7 @@ impl MessageQueue {
             c.outbox.push(Delivery {
                 consumer: cid,
                 key: entry.key,
-                message: entry.message.clone(),
+                message,
                 redelivered: entry.redeliveries > 0,
                 redeliveries: entry.redeliveries,
             });

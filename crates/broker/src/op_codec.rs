@@ -6,7 +6,7 @@
 
 use crate::destination::Destination;
 use crate::message::{BodyKind, Message, PropertyValue};
-use crate::store::{DurableName, QueueRef, StoreOp};
+use crate::store::{BodyRef, DurableName, QueueRef, StoreOp};
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// Version byte at the start of every encoded entry, so the format can evolve.
@@ -192,6 +192,18 @@ fn put_message(w: &mut BytesMut, m: &Message) {
     w.put_u8(m.body_kind.code());
     w.put_u32_le(m.body.len() as u32);
     w.put_slice(&m.body);
+    match &m.body_ref {
+        Some(r) => {
+            w.put_u8(1);
+            w.put_u64_le(r.index);
+            w.put_u64_le(r.segment);
+            w.put_u64_le(r.record_offset);
+            w.put_u32_le(r.record_len);
+            w.put_u32_le(r.body_offset);
+            w.put_u32_le(r.body_len);
+        }
+        None => w.put_u8(0),
+    }
 }
 
 /// Decodes what [`encode_ops`] wrote. Bodies are zero-copy slices of `buf`.
@@ -349,6 +361,18 @@ impl Reader<'_> {
         }
         let body = self.buf.slice(self.pos..self.pos + len);
         self.pos += len;
+        let body_ref = if self.bool()? {
+            Some(BodyRef {
+                index: self.u64()?,
+                segment: self.u64()?,
+                record_offset: self.u64()?,
+                record_len: self.u32()?,
+                body_offset: self.u32()?,
+                body_len: self.u32()?,
+            })
+        } else {
+            None
+        };
         Ok(Message {
             id,
             destination,
@@ -362,6 +386,7 @@ impl Reader<'_> {
             properties,
             body_kind,
             body,
+            body_ref,
         })
     }
 

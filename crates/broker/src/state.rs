@@ -12,7 +12,7 @@ use crate::error::BrokerError;
 use crate::message::{now_millis, Message, PropertyValue};
 use crate::message_queue::{Entry, MessageQueue, QueueCounters};
 use crate::outbox::Outbox;
-use crate::store::{message_key, DurableName, MessageKey, QueueRef, StoreOp};
+use crate::store::{message_key, BodyReader, DurableName, MessageKey, QueueRef, StoreOp};
 use selector::Selector;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,9 +47,12 @@ pub struct QueueInfo {
     pub counters: QueueCounters,
 }
 
-#[derive(Debug)]
 pub(crate) struct State {
     pub max_redeliveries: u32,
+    /// Bytes of message data to keep in memory; past it, stored bodies are paged out.
+    pub memory_limit: usize,
+    /// Reads paged-out bodies back; without one nothing is paged.
+    pub body_reader: Option<Arc<dyn BodyReader>>,
     pub queues: HashMap<Destination, MessageQueue>,
     pub durables: HashMap<DurableName, DurableSub>,
     pub topic_subs: HashMap<ConsumerId, MessageQueue>,
@@ -69,9 +72,11 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(max_redeliveries: u32) -> State {
+    pub fn new(max_redeliveries: u32, memory_limit: usize) -> State {
         State {
             max_redeliveries,
+            memory_limit,
+            body_reader: None,
             queues: HashMap::new(),
             durables: HashMap::new(),
             topic_subs: HashMap::new(),
@@ -93,11 +98,16 @@ impl State {
 
     pub fn apply(&mut self, index: u64, ops: &[StoreOp]) {
         self.last_applied = index;
+        let mut touched: Vec<Destination> = Vec::new();
         for (position, op) in ops.iter().enumerate() {
             match op {
                 StoreOp::AddMessage { message } => {
                     let key = message_key(index, position);
-                    self.add_message(key, Arc::new(message.clone()));
+                    if !touched.contains(&message.destination) {
+                        touched.push(message.destination.clone());
+                    }
+                    let message = self.maybe_page_out(message);
+                    self.add_message(key, message);
                 }
                 StoreOp::Ack { queue, keys } => {
                     for key in keys {
@@ -155,7 +165,7 @@ impl State {
                     key,
                     message,
                 } => {
-                    let message = Arc::new(message.clone());
+                    let message = self.maybe_page_out(message);
                     let entry = self.new_entry(*key, message);
                     match queue {
                         QueueRef::Queue(name) => {
@@ -171,7 +181,40 @@ impl State {
                 }
             }
         }
-        self.dispatch_all();
+        // Only where messages landed can something new be dispatched; a restored message
+        // has no consumer yet (snapshots are replayed before clients connect).
+        for dest in touched {
+            self.dispatch_for(&dest);
+        }
+    }
+
+    /// Keeps the body in memory while under the memory limit; past it, a stored message
+    /// keeps only its headers and is read back from the store when dispatched.
+    fn maybe_page_out(&self, message: &Message) -> Arc<Message> {
+        let mut m = message.clone();
+        if self.body_reader.is_some()
+            && m.body_ref.is_some()
+            && !m.body.is_empty()
+            && self.memory_used + m.memory_size() > self.memory_limit
+        {
+            m.body = bytes::Bytes::new();
+        }
+        Arc::new(m)
+    }
+
+    /// The message with its body in memory (read back if it was paged out).
+    ///
+    /// # Errors
+    /// The store could not read the body back.
+    pub fn load(&self, message: &Arc<Message>) -> Result<Arc<Message>, crate::store::StoreError> {
+        match (&self.body_reader, message.body_ref) {
+            (Some(reader), Some(r)) if message.is_paged() => {
+                let mut full = Message::clone(message);
+                full.body = reader.read_body(&r)?;
+                Ok(Arc::new(full))
+            }
+            _ => Ok(message.clone()),
+        }
     }
 
     fn new_entry(&mut self, key: MessageKey, message: Arc<Message>) -> Entry {
@@ -463,10 +506,12 @@ impl State {
                 }
             }
         }
-        self.requeue(id, &keys, true);
-        // Deliveries queued for it but not yet written out were counted as held above, so
-        // they are requeued already; drop the copies.
-        let _ = outbox.take_for(id);
+        // Deliveries still queued for the connection never reached the client: they go
+        // back unmarked. Everything else it held was delivered: redelivered.
+        let unsent: Vec<MessageKey> = outbox.take_for(id).iter().map(|d| d.key).collect();
+        self.requeue(id, &unsent, false);
+        let sent: Vec<MessageKey> = keys.into_iter().filter(|k| !unsent.contains(k)).collect();
+        self.requeue(id, &sent, true);
         self.consumers.remove(&id);
         if let Some(mut q) = self.topic_subs.remove(&id) {
             for e in q.drain_all() {
@@ -675,7 +720,19 @@ impl State {
             }
             return;
         }
-        let mut moved = Message::clone(original);
+        let loaded = match self.load(original) {
+            Ok(m) => m,
+            Err(e) => {
+                // Without its body the message cannot be copied: keep it where it was.
+                tracing::error!(message_id = %original.id, error = %e, "cannot read a paged message back; leaving it queued");
+                if let Some(q) = self.queue_for(source) {
+                    q.requeue(entry);
+                }
+                return;
+            }
+        };
+        let mut moved = Message::clone(&loaded);
+        moved.body_ref = None;
         moved.set_property(
             "originalDestination",
             PropertyValue::String(original.destination.to_string()),
@@ -712,17 +769,19 @@ impl State {
 
     pub fn dispatch_source(&mut self, source: &Source) {
         let now = now_millis();
+        let reader = self.body_reader.clone();
+        let reader = reader.as_deref();
         let outcome = match source {
             Source::Queue(d) => match self.queues.get_mut(d) {
-                Some(q) => q.dispatch(source, &mut self.consumers, now),
+                Some(q) => q.dispatch(source, &mut self.consumers, now, reader),
                 None => return,
             },
             Source::Durable(n) => match self.durables.get_mut(n) {
-                Some(s) => s.queue.dispatch(source, &mut self.consumers, now),
+                Some(s) => s.queue.dispatch(source, &mut self.consumers, now, reader),
                 None => return,
             },
             Source::TopicSub(id) => match self.topic_subs.get_mut(id) {
-                Some(q) => q.dispatch(source, &mut self.consumers, now),
+                Some(q) => q.dispatch(source, &mut self.consumers, now, reader),
                 None => return,
             },
         };
@@ -732,15 +791,6 @@ impl State {
             } else {
                 self.memory_used = self.memory_used.saturating_sub(entry.message.memory_size());
             }
-        }
-    }
-
-    pub fn dispatch_all(&mut self) {
-        let mut sources: Vec<Source> = self.queues.keys().cloned().map(Source::Queue).collect();
-        sources.extend(self.durables.keys().cloned().map(Source::Durable));
-        sources.extend(self.topic_subs.keys().copied().map(Source::TopicSub));
-        for s in sources {
-            self.dispatch_source(&s);
         }
     }
 
@@ -807,15 +857,18 @@ impl State {
             restores.push((queue.clone(), *key, message));
         }
         restores.sort_by_key(|(_, key, _)| *key);
-        ops.extend(
-            restores
-                .into_iter()
-                .map(|(queue, key, message)| StoreOp::Restore {
-                    queue,
-                    key,
-                    message: Message::clone(message),
-                }),
-        );
+        ops.extend(restores.into_iter().map(|(queue, key, message)| {
+            let mut message = Message::clone(message);
+            if !message.is_paged() {
+                // The body is written inline; its old record may be purged.
+                message.body_ref = None;
+            }
+            StoreOp::Restore {
+                queue,
+                key,
+                message,
+            }
+        }));
         for (producer, seq) in &self.producer_marks {
             ops.push(StoreOp::ProducerMark {
                 producer: producer.clone(),
@@ -832,7 +885,7 @@ impl State {
             .map(|q| {
                 q.pending_entries()
                     .take(max)
-                    .map(|e| e.message.clone())
+                    .map(|e| self.load(&e.message).unwrap_or_else(|_| e.message.clone()))
                     .collect()
             })
             .unwrap_or_default()

@@ -19,7 +19,10 @@
 //! 4. A store may compact: it asks the state machine for [`StateMachine::snapshot`] right
 //!    after applying some index and later replays those ops instead of the entries up to
 //!    that index. The snapshot ops must rebuild an equivalent state.
-//! 5. Errors: `NotMaster` when this node may not write now, `Full` when the store limit is
+//! 5. A store that can page sets `Message::body_ref` on every `AddMessage` it applies and
+//!    keeps the record readable while any live message (including those in a snapshot's
+//!    `Restore` ops) refers to it.
+//! 6. Errors: `NotMaster` when this node may not write now, `Full` when the store limit is
 //!    reached; an `Io` failure means the entry may or may not be durable (the caller treats
 //!    it as not acknowledged).
 
@@ -112,6 +115,26 @@ pub enum StoreError {
     Closed,
 }
 
+/// Where a message body can be read back from the store when it is not kept in memory
+/// (paging): the record of the entry that added the message, and the body's place in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyRef {
+    /// Index of the entry that holds the body.
+    pub index: u64,
+    pub segment: u64,
+    pub record_offset: u64,
+    pub record_len: u32,
+    pub body_offset: u32,
+    pub body_len: u32,
+}
+
+/// Reads paged-out bodies back (ARCHITECTURE decision 2's `read_body`).
+pub trait BodyReader: Send + Sync {
+    /// # Errors
+    /// The record is gone or corrupt.
+    fn read_body(&self, body: &BodyRef) -> Result<bytes::Bytes, StoreError>;
+}
+
 /// The future `append` returns.
 pub type AppendFuture = Pin<Box<dyn Future<Output = Result<u64, StoreError>> + Send>>;
 
@@ -133,6 +156,9 @@ pub trait StateMachine: Send + Sync {
     /// The live state as ops (destinations, subscriptions, producer marks, `Restore` for
     /// each pending message), consistent with the last applied index.
     fn snapshot(&self) -> Vec<StoreOp>;
+    /// Gives the state machine a way to read bodies back, so it may drop bodies of stored
+    /// messages from memory (paging). Stores that can page call this before replaying.
+    fn attach_body_reader(&self, _reader: std::sync::Arc<dyn BodyReader>) {}
 }
 
 /// Persistence as the broker sees it. See the module docs for the guarantees.

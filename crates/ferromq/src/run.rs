@@ -80,8 +80,9 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
             journal.max_record_size =
                 u32::try_from(config.broker.max_frame_size.0 + (1 << 20)).unwrap_or(u32::MAX);
             let store_config = JournalStoreConfig {
-                journal,
                 snapshot_bytes: config.persistence.journal.snapshot_bytes.0,
+                store_limit: config.broker.store_limit.0,
+                ..JournalStoreConfig::new(journal)
             };
             let machine = core.clone();
             let store = tokio::task::block_in_place(|| JournalStore::open(store_config, machine))
