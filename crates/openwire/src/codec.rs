@@ -1,0 +1,128 @@
+//! `OpenWireCodec`: size-prefixed framing for `tokio_util::codec`.
+
+use bytes::{Buf, BufMut, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::wire_format::NegotiatedWireFormat;
+use crate::{Command, OpenWireError};
+
+/// Default frame limit: 100 MiB, what the real broker ships with.
+pub const DEFAULT_MAX_FRAME_SIZE: usize = 100 * 1024 * 1024;
+
+/// Loose, uncached, size-prefixed OpenWire framing.
+///
+/// `decode` looks only at the 4-byte prefix until the whole frame is buffered; the announced size
+/// is checked against `max_frame_size` *before* any buffer is reserved, so a peer announcing
+/// 2 GiB costs nothing. The body is then parsed from the buffered frame with every nested length
+/// checked against what is left of it. Errors are terminal for the connection.
+#[derive(Debug, Clone)]
+pub struct OpenWireCodec {
+    max_frame_size: usize,
+    stack_trace_enabled: bool,
+}
+
+impl Default for OpenWireCodec {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_FRAME_SIZE)
+    }
+}
+
+impl OpenWireCodec {
+    /// A codec for a fresh connection: StackTraceEnabled off until negotiated.
+    pub fn new(max_frame_size: usize) -> Self {
+        Self {
+            max_frame_size,
+            stack_trace_enabled: false,
+        }
+    }
+
+    /// The frame limit (bytes after the size prefix), applied in both directions.
+    pub fn max_frame_size(&self) -> usize {
+        self.max_frame_size
+    }
+
+    /// Changes the frame limit.
+    pub fn set_max_frame_size(&mut self, max: usize) {
+        self.max_frame_size = max;
+    }
+
+    /// Whether throwables carry stack traces and causes.
+    pub fn stack_trace_enabled(&self) -> bool {
+        self.stack_trace_enabled
+    }
+
+    /// Sets the negotiated StackTraceEnabled.
+    pub fn set_stack_trace_enabled(&mut self, enabled: bool) {
+        self.stack_trace_enabled = enabled;
+    }
+
+    /// Applies a negotiation result: StackTraceEnabled, and the negotiated MaxFrameSize when it
+    /// is smaller than the current limit.
+    pub fn apply(&mut self, negotiated: &NegotiatedWireFormat) {
+        self.stack_trace_enabled = negotiated.stack_trace_enabled;
+        if let Some(max) = negotiated.max_frame_size {
+            let max = usize::try_from(max).unwrap_or(usize::MAX);
+            self.max_frame_size = self.max_frame_size.min(max);
+        }
+    }
+}
+
+impl Decoder for OpenWireCodec {
+    type Item = Command;
+    type Error = OpenWireError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Command>, OpenWireError> {
+        let Some(prefix) = src.get(..4) else {
+            return Ok(None);
+        };
+        let size = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+        if size <= 0 {
+            return Err(OpenWireError::InvalidFrameSize { size });
+        }
+        let len = size as usize;
+        if len > self.max_frame_size {
+            return Err(OpenWireError::FrameTooLarge {
+                size: len as u64,
+                max: self.max_frame_size,
+            });
+        }
+        if src.len() < 4 + len {
+            src.reserve(4 + len - src.len());
+            return Ok(None);
+        }
+        src.advance(4);
+        let body = src.split_to(len).freeze();
+        Command::decode(body, self.stack_trace_enabled).map(Some)
+    }
+}
+
+impl Encoder<&Command> for OpenWireCodec {
+    type Error = OpenWireError;
+
+    fn encode(&mut self, cmd: &Command, dst: &mut BytesMut) -> Result<(), OpenWireError> {
+        let start = dst.len();
+        dst.put_i32(0);
+        if let Err(e) = cmd.encode(dst, self.stack_trace_enabled) {
+            dst.truncate(start);
+            return Err(e);
+        }
+        let len = dst.len() - start - 4;
+        if len > self.max_frame_size || i32::try_from(len).is_err() {
+            dst.truncate(start);
+            return Err(OpenWireError::FrameTooLarge {
+                size: len as u64,
+                max: self.max_frame_size,
+            });
+        }
+        dst[start..start + 4].copy_from_slice(&(len as i32).to_be_bytes());
+        Ok(())
+    }
+}
+
+impl Encoder<Command> for OpenWireCodec {
+    type Error = OpenWireError;
+
+    fn encode(&mut self, cmd: Command, dst: &mut BytesMut) -> Result<(), OpenWireError> {
+        Encoder::<&Command>::encode(self, &cmd, dst)
+    }
+}

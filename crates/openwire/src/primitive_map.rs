@@ -1,0 +1,361 @@
+//! `PrimitiveMap` and `PrimitiveValue`: the typed map encoding of `MarshallingSupport` (notes
+//! §4.1), used by message properties, MapMessage bodies and WireFormatInfo properties; the same
+//! tagged values make up StreamMessage bodies.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::reader::WireReader;
+use crate::writer::WireWriter;
+use crate::OpenWireError;
+
+/// Strings shorter than this many UTF-16 units are written with tag 9 (`writeUTF`), longer ones
+/// with tag 13 (`Short.MAX_VALUE / 4`, as in `MarshallingSupport.marshalString`).
+const BIG_STRING_THRESHOLD: usize = 8191;
+
+/// One typed value. Tags: 0 null, 1 boolean, 2 byte, 3 char, 4 short, 5 int, 6 long, 7 double,
+/// 8 float, 9/13 string, 10 byte[], 11 map, 12 list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrimitiveValue {
+    /// Tag 0.
+    Null,
+    /// Tag 1.
+    Boolean(bool),
+    /// Tag 2.
+    Byte(i8),
+    /// Tag 3: one UTF-16 code unit.
+    Char(u16),
+    /// Tag 4.
+    Short(i16),
+    /// Tag 5.
+    Int(i32),
+    /// Tag 6.
+    Long(i64),
+    /// Tag 7.
+    Double(f64),
+    /// Tag 8.
+    Float(f32),
+    /// Tag 9 (short) or 13 (≥ 8191 UTF-16 units); the tag is chosen on encode like Java does.
+    String(String),
+    /// Tag 10.
+    Bytes(Bytes),
+    /// Tag 11.
+    Map(PrimitiveMap),
+    /// Tag 12.
+    List(Vec<PrimitiveValue>),
+}
+
+/// A primitive map, in wire order (Java writes HashMap order; keys are unique in practice but
+/// duplicates are kept as received).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PrimitiveMap {
+    entries: Vec<(String, PrimitiveValue)>,
+}
+
+impl PrimitiveMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// No entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The value for `key` (first match).
+    pub fn get(&self, key: &str) -> Option<&PrimitiveValue> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Sets `key`, replacing an existing entry in place or appending.
+    pub fn insert(&mut self, key: impl Into<String>, value: PrimitiveValue) {
+        let key = key.into();
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<PrimitiveValue> {
+        let i = self.entries.iter().position(|(k, _)| k == key)?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// Entries in wire order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &PrimitiveValue)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Decodes a marshalled map (`int32 count` + entries), as found in
+    /// `Message.marshalledProperties`, a MapMessage body or WireFormatInfo properties.
+    /// A negative count (Java's null map) decodes as empty. Bytes after the map are ignored,
+    /// as Java does.
+    ///
+    /// # Errors
+    ///
+    /// Truncation, counts larger than the blob, unknown tags, invalid strings, nesting deeper
+    /// than [`crate::MAX_NESTING`].
+    pub fn decode(blob: Bytes) -> Result<Self, OpenWireError> {
+        let mut r = WireReader::new(blob, false);
+        Ok(Self::read(&mut r)?.unwrap_or_default())
+    }
+
+    /// Encodes the map as `int32 count` + entries.
+    ///
+    /// # Errors
+    ///
+    /// Keys longer than 65535 encoded bytes, blobs over 2 GiB.
+    pub fn encode(&self) -> Result<Bytes, OpenWireError> {
+        let mut buf = BytesMut::new();
+        self.write(&mut WireWriter::new(&mut buf, false))?;
+        Ok(buf.freeze())
+    }
+
+    pub(crate) fn read(r: &mut WireReader) -> Result<Option<Self>, OpenWireError> {
+        let count = r.i32("map size")?;
+        if count < 0 {
+            return Ok(None);
+        }
+        // Each entry: 2-byte key length + 1-byte tag at least.
+        let n = r.check_count(i64::from(count), 3, "map")?;
+        r.enter()?;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let key = match r.utf("map key") {
+                Ok(k) => k,
+                Err(e) => {
+                    r.leave();
+                    return Err(e);
+                }
+            };
+            match PrimitiveValue::read(r) {
+                Ok(v) => entries.push((key, v)),
+                Err(e) => {
+                    r.leave();
+                    return Err(e);
+                }
+            }
+        }
+        r.leave();
+        Ok(Some(Self { entries }))
+    }
+
+    pub(crate) fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
+        let count =
+            i32::try_from(self.entries.len()).map_err(|_| OpenWireError::TooLongToEncode {
+                what: "map",
+                length: self.entries.len(),
+            })?;
+        w.i32(count);
+        for (k, v) in &self.entries {
+            w.utf(k, "map key")?;
+            v.write(w)?;
+        }
+        Ok(())
+    }
+}
+
+impl FromIterator<(String, PrimitiveValue)> for PrimitiveMap {
+    fn from_iter<I: IntoIterator<Item = (String, PrimitiveValue)>>(iter: I) -> Self {
+        let mut m = Self::new();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+impl PrimitiveValue {
+    /// The tag this value is written with.
+    pub fn tag(&self) -> u8 {
+        match self {
+            Self::Null => 0,
+            Self::Boolean(_) => 1,
+            Self::Byte(_) => 2,
+            Self::Char(_) => 3,
+            Self::Short(_) => 4,
+            Self::Int(_) => 5,
+            Self::Long(_) => 6,
+            Self::Double(_) => 7,
+            Self::Float(_) => 8,
+            Self::String(s) if s.encode_utf16().count() < BIG_STRING_THRESHOLD => 9,
+            Self::String(_) => 13,
+            Self::Bytes(_) => 10,
+            Self::Map(_) => 11,
+            Self::List(_) => 12,
+        }
+    }
+
+    /// Decodes a sequence of tagged values filling the whole blob (a StreamMessage body).
+    ///
+    /// # Errors
+    ///
+    /// As for [`PrimitiveMap::decode`].
+    pub fn decode_sequence(blob: Bytes) -> Result<Vec<Self>, OpenWireError> {
+        let mut r = WireReader::new(blob, false);
+        let mut out = Vec::new();
+        while r.remaining() > 0 {
+            out.push(Self::read(&mut r)?);
+        }
+        Ok(out)
+    }
+
+    /// Encodes a sequence of tagged values (a StreamMessage body).
+    ///
+    /// # Errors
+    ///
+    /// As for [`PrimitiveMap::encode`].
+    pub fn encode_sequence(values: &[Self]) -> Result<Bytes, OpenWireError> {
+        let mut buf = BytesMut::new();
+        let mut w = WireWriter::new(&mut buf, false);
+        for v in values {
+            v.write(&mut w)?;
+        }
+        Ok(buf.freeze())
+    }
+
+    pub(crate) fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
+        let tag = r.u8("primitive tag")?;
+        Ok(match tag {
+            0 => Self::Null,
+            1 => Self::Boolean(r.bool("boolean")?),
+            2 => Self::Byte(r.i8("byte")?),
+            3 => Self::Char(r.u16("char")?),
+            4 => Self::Short(r.i16("short")?),
+            5 => Self::Int(r.i32("int")?),
+            6 => Self::Long(r.i64("long")?),
+            7 => Self::Double(r.f64("double")?),
+            8 => Self::Float(r.f32("float")?),
+            9 => Self::String(r.utf("string")?),
+            10 => Self::Bytes(r.i32_prefixed("byte[]")?),
+            11 => Self::Map(PrimitiveMap::read(r)?.unwrap_or_default()),
+            12 => {
+                let count = r.i32("list size")?;
+                let n = r.check_count(i64::from(count), 1, "list")?;
+                r.enter()?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    match Self::read(r) {
+                        Ok(v) => items.push(v),
+                        Err(e) => {
+                            r.leave();
+                            return Err(e);
+                        }
+                    }
+                }
+                r.leave();
+                Self::List(items)
+            }
+            13 => Self::String(r.utf_i32("big string")?),
+            tag => return Err(OpenWireError::UnknownPrimitiveTag { tag }),
+        })
+    }
+
+    pub(crate) fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
+        let tag = self.tag();
+        w.u8(tag);
+        match self {
+            Self::Null => {}
+            Self::Boolean(v) => w.bool(*v),
+            Self::Byte(v) => w.i8(*v),
+            Self::Char(v) => w.u16(*v),
+            Self::Short(v) => w.i16(*v),
+            Self::Int(v) => w.i32(*v),
+            Self::Long(v) => w.i64(*v),
+            Self::Double(v) => w.f64(*v),
+            Self::Float(v) => w.f32(*v),
+            Self::String(s) if tag == 9 => w.utf(s, "string")?,
+            Self::String(s) => w.utf_i32(s, "big string")?,
+            Self::Bytes(b) => w.i32_prefixed(b, "byte[]")?,
+            Self::Map(m) => m.write(w)?,
+            Self::List(items) => {
+                let count =
+                    i32::try_from(items.len()).map_err(|_| OpenWireError::TooLongToEncode {
+                        what: "list",
+                        length: items.len(),
+                    })?;
+                w.i32(count);
+                for v in items {
+                    v.write(w)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captured_int_property_encoding() {
+        // notes §4.1: `iprop` = 0005 6970726f70 05 0000002a
+        let mut m = PrimitiveMap::new();
+        m.insert("iprop", PrimitiveValue::Int(42));
+        let b = m.encode().unwrap();
+        assert_eq!(
+            &b[..],
+            &[0, 0, 0, 1, 0, 5, b'i', b'p', b'r', b'o', b'p', 5, 0, 0, 0, 0x2a]
+        );
+        assert_eq!(PrimitiveMap::decode(b).unwrap(), m);
+    }
+
+    #[test]
+    fn captured_stream_body() {
+        // writeString("a"); writeInt(1); writeBoolean(false)
+        let body = Bytes::from_static(&[9, 0, 1, b'a', 5, 0, 0, 0, 1, 1, 0]);
+        let v = PrimitiveValue::decode_sequence(body.clone()).unwrap();
+        assert_eq!(
+            v,
+            vec![
+                PrimitiveValue::String("a".into()),
+                PrimitiveValue::Int(1),
+                PrimitiveValue::Boolean(false)
+            ]
+        );
+        assert_eq!(PrimitiveValue::encode_sequence(&v).unwrap(), body);
+    }
+
+    #[test]
+    fn long_strings_use_the_big_string_tag() {
+        let s = "x".repeat(8191);
+        assert_eq!(PrimitiveValue::String(s.clone()).tag(), 13);
+        assert_eq!(PrimitiveValue::String("x".repeat(8190)).tag(), 9);
+        let enc = PrimitiveValue::encode_sequence(&[PrimitiveValue::String(s.clone())]).unwrap();
+        assert_eq!(enc[0], 13);
+        assert_eq!(
+            PrimitiveValue::decode_sequence(enc).unwrap(),
+            vec![PrimitiveValue::String(s)]
+        );
+    }
+
+    #[test]
+    fn huge_count_is_rejected_before_allocation() {
+        let blob = Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 1, b'a', 0]);
+        assert!(matches!(
+            PrimitiveMap::decode(blob),
+            Err(OpenWireError::LengthOutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected() {
+        // 100 nested single-entry maps.
+        let mut blob = Vec::new();
+        for _ in 0..100 {
+            blob.extend_from_slice(&[0, 0, 0, 1, 0, 1, b'k', 11]);
+        }
+        blob.extend_from_slice(&[0, 0, 0, 0]);
+        assert!(matches!(
+            PrimitiveMap::decode(Bytes::from(blob)),
+            Err(OpenWireError::TooDeep { .. })
+        ));
+    }
+}
