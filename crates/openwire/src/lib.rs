@@ -26,6 +26,32 @@
 //! * `wire_field.rs` — the `WireField` trait and `wire_struct!` macro: a struct's field list
 //!   *is* its wire order, so decode and encode cannot drift apart.
 //!
+//! Handshake as a broker connection handler does it (sans IO):
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use openwire::{Command, OpenWireCodec, WireFormat};
+//! use tokio_util::codec::{Decoder, Encoder};
+//!
+//! # fn main() -> Result<(), openwire::OpenWireError> {
+//! let ours = WireFormat::broker_default();
+//! let mut codec = OpenWireCodec::default();
+//! let mut out = BytesMut::new();
+//! // 1. On accept, send our WireFormatInfo at once (the client blocks until it arrives).
+//! codec.encode(Command::WireFormatInfo(ours.to_info()?), &mut out)?;
+//! # let mut inbound = out.clone();
+//! // 2. The client's first frame is its WireFormatInfo; negotiate and apply the result.
+//! if let Some(Command::WireFormatInfo(theirs)) = codec.decode(&mut inbound)? {
+//!     let negotiated = ours.negotiate(&theirs)?;
+//!     codec.apply(&negotiated); // StackTraceEnabled, MaxFrameSize
+//!     // negotiated.tcp_no_delay_enabled / max_inactivity_duration drive the socket.
+//! }
+//! // 3. Answer requests by commandId.
+//! codec.encode(Command::response(1), &mut out)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Strings are decoded into `String`; a frame from a Java client re-encodes byte for byte
 //! (checked against every captured frame in `tests/captures.rs`).
 
