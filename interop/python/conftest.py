@@ -29,17 +29,6 @@ POLL_INTERVAL = 0.01
 VERSIONS = {"1.0": stomp.Connection10, "1.1": stomp.Connection11, "1.2": stomp.Connection12}
 DLQ = "/queue/ActiveMQ.DLQ"
 
-# Known broker bugs. Tests that hit them are marked xfail(strict=True): the suite stays
-# green while the bug exists and turns red once it is fixed, so the mark gets removed.
-BUG_LATE_HEARTBEAT = pytest.mark.xfail(
-    strict=True,
-    reason="broker bug: heart-beats to the client come up to 1.5x the negotiated interval "
-    "apart (stomp_connection.rs ticks every interval/2 and sends only when "
-    "last_write.elapsed() >= interval), which is exactly stomp.py's default grace, so "
-    "stomp.py clients with heart-beats get dropped intermittently",
-)
-
-
 def parse_addr(value):
     host, port = value.rsplit(":", 1)
     return host, int(port)

@@ -84,6 +84,10 @@ impl StateMachine for Core {
         self.lock().snapshot()
     }
 
+    fn snapshot_size_hint(&self) -> u64 {
+        self.memory_used() as u64
+    }
+
     fn attach_body_reader(&self, reader: Arc<dyn crate::store::BodyReader>) {
         self.lock().body_reader = Some(reader);
     }

@@ -4,8 +4,10 @@
 //! thread batches records into one `fdatasync`, then calls back here in index order; we
 //! decode what was written and apply it to the state machine, so what the broker holds is
 //! exactly what is on disk. Disk is reclaimed by snapshots: once the records written since
-//! the last snapshot outgrow both `snapshot_bytes` and twice the last snapshot, the live
-//! state is written as a snapshot and whole segments below it are deleted.
+//! the last snapshot (counted across restarts) outgrow both `snapshot_bytes` and the live
+//! state (so a drained backlog is snapshotted at once), the live
+//! state is written as a snapshot and whole segments below it are deleted (segments still
+//! holding bodies of paged-out messages stay).
 
 use crate::op_codec::{decode_ops, encode_ops};
 use crate::store::{
@@ -170,7 +172,6 @@ impl JournalStore {
             reader: journal.reader(),
         }));
         let mut from = journal.first_index();
-        let mut last_snapshot_len = 0u64;
         if let Some((meta, data)) = journal.read_snapshot().map_err(io)? {
             let ops = decode_ops(&data).map_err(|e| StoreError::Corrupt {
                 index: meta.index,
@@ -178,15 +179,17 @@ impl JournalStore {
             })?;
             machine.apply(meta.index, &ops);
             from = from.max(meta.index + 1);
-            last_snapshot_len = data.len() as u64;
             tracing::info!(index = meta.index, ops = ops.len(), "loaded snapshot");
         }
         let mut replayed = 0u64;
+        // Log written since the last snapshot counts toward the next one, across restarts.
+        let mut replayed_bytes = 0u64;
         for item in journal.entries(from).map_err(io)? {
             let (entry, position) = item.map_err(io)?;
             if entry.kind != KIND_OPS {
                 continue;
             }
+            replayed_bytes += entry.payload.len() as u64 + 32;
             let ops = decode_entry(entry.index, &entry.payload, position)?;
             machine.apply(entry.index, &ops);
             replayed += 1;
@@ -201,7 +204,7 @@ impl JournalStore {
         let runtime = tokio::runtime::Handle::current();
         let committer_slot: Arc<OnceLock<Committer>> = Arc::new(OnceLock::new());
         let snapshots = Arc::new(AtomicU64::new(0));
-        let mut since_snapshot = 0u64;
+        let mut since_snapshot = replayed_bytes;
         let threshold = config.snapshot_bytes;
         let slot = committer_slot.clone();
         let snapshot_count = snapshots.clone();
@@ -219,13 +222,14 @@ impl JournalStore {
                     }
                 }
             }
-            if since_snapshot > threshold.max(2 * last_snapshot_len) {
+            // Space snapshots by the live state now (a drained backlog snapshots at once),
+            // so writing them costs about what the log grew by at most.
+            if since_snapshot > threshold.max(apply_machine.snapshot_size_hint()) {
                 since_snapshot = 0;
                 let ops = apply_machine.snapshot();
                 // Segments holding bodies of paged-out messages stay until those go.
                 let keep_from = oldest_body_ref(&ops);
                 let data = encode_ops(&ops);
-                last_snapshot_len = data.len() as u64;
                 let meta = SnapshotMeta {
                     index: last,
                     term: 0,

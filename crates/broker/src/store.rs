@@ -159,6 +159,11 @@ pub trait StateMachine: Send + Sync {
     /// Gives the state machine a way to read bodies back, so it may drop bodies of stored
     /// messages from memory (paging). Stores that can page call this before replaying.
     fn attach_body_reader(&self, _reader: std::sync::Arc<dyn BodyReader>) {}
+    /// Roughly how many bytes a snapshot taken now would have, so a store can space its
+    /// snapshots by the size of the live state rather than of an old snapshot.
+    fn snapshot_size_hint(&self) -> u64 {
+        0
+    }
 }
 
 /// Persistence as the broker sees it. See the module docs for the guarantees.

@@ -229,7 +229,9 @@ impl Session {
                         }
                     }
                     if let Some(every) = self.heartbeat_send {
-                        if last_write.elapsed() >= every {
+                        // Send if the next tick would be late: beats then come between
+                        // every/2 and every apart, never later than promised.
+                        if last_write.elapsed() + tick >= every {
                             if writer.send(Item::HeartBeat).await.is_err() {
                                 return Close::Quiet;
                             }
