@@ -141,9 +141,13 @@ enum Submission {
 pub struct JournalStore {
     committer: Committer,
     /// `append` must enqueue synchronously and in call order, but the committer's queue is
-    /// bounded and async; one task forwards in order. Unbounded because callers bound their
-    /// own in-flight appends (connections cap unreceipted sends).
+    /// bounded: when it is full, one task forwards in order. Unbounded because callers
+    /// bound their own in-flight appends (connections cap unreceipted sends).
     submissions: mpsc::UnboundedSender<Submission>,
+    /// Appends handed to the forwarding task and not yet in the committer's queue. While
+    /// it is zero, `append` puts entries straight into the committer's queue (no task hop
+    /// on the common path); otherwise it queues behind them to keep call order.
+    forwarding: Arc<Mutex<usize>>,
     thread: Mutex<Option<std::thread::JoinHandle<Journal>>>,
     snapshots: Arc<AtomicU64>,
     closed: AtomicBool,
@@ -253,11 +257,16 @@ impl JournalStore {
         let _ = committer_slot.set(committer.clone());
         let (submissions, mut rx) = mpsc::unbounded_channel::<Submission>();
         let forward = committer.clone();
+        let forwarding = Arc::new(Mutex::new(0usize));
+        let forwarded = forwarding.clone();
         tokio::spawn(async move {
             while let Some(submission) = rx.recv().await {
                 match submission {
                     Submission::Append(payload, reply) => {
                         let _ = reply.send(forward.submit(KIND_OPS, payload).await);
+                        // In the committer's queue now: direct appends may follow it.
+                        let mut n = forwarded.lock().unwrap_or_else(|e| e.into_inner());
+                        *n = n.saturating_sub(1);
                     }
                     Submission::Close => forward.shutdown(),
                 }
@@ -266,6 +275,7 @@ impl JournalStore {
         Ok(JournalStore {
             committer,
             submissions,
+            forwarding,
             thread: Mutex::new(Some(thread)),
             snapshots,
             closed: AtomicBool::new(false),
@@ -286,15 +296,33 @@ impl Store for JournalStore {
                 limit: self.store_limit,
             })));
         }
+        if self.closed.load(Ordering::Acquire) {
+            return Box::pin(std::future::ready(Err(StoreError::Closed)));
+        }
+        let mut payload = encode_ops(&ops);
+        let mut forwarding = self.forwarding.lock().unwrap_or_else(|e| e.into_inner());
+        if *forwarding == 0 {
+            match self.committer.try_submit(KIND_OPS, payload) {
+                Ok(Ok(done)) => {
+                    drop(forwarding);
+                    return Box::pin(async move {
+                        done.await.map_err(|_| StoreError::Closed)?.map_err(io)
+                    });
+                }
+                Ok(Err(returned)) => payload = returned,
+                Err(e) => return Box::pin(std::future::ready(Err(io(e)))),
+            }
+        }
         let (reply, submitted) = oneshot::channel();
-        if self.closed.load(Ordering::Acquire)
-            || self
-                .submissions
-                .send(Submission::Append(encode_ops(&ops), reply))
-                .is_err()
+        if self
+            .submissions
+            .send(Submission::Append(payload, reply))
+            .is_err()
         {
             return Box::pin(std::future::ready(Err(StoreError::Closed)));
         }
+        *forwarding += 1;
+        drop(forwarding);
         Box::pin(async move {
             let done = submitted
                 .await

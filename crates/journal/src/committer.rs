@@ -195,6 +195,29 @@ impl Committer {
         Ok(rx)
     }
 
+    /// Queues a record without waiting: `Ok(None)` hands the payload back when the queue
+    /// is full (the caller then falls back to [`submit`](Self::submit)). Lets callers
+    /// enqueue in call order without a task hop on the common path.
+    pub fn try_submit(
+        &self,
+        kind: u8,
+        payload: Bytes,
+    ) -> Result<Result<oneshot::Receiver<Result<u64, JournalError>>, Bytes>, JournalError> {
+        self.shared.check(payload.len())?;
+        let (done, rx) = oneshot::channel();
+        match self.tx.try_send(Command::Append {
+            kind,
+            payload,
+            done,
+        }) {
+            Ok(()) => Ok(Ok(rx)),
+            Err(mpsc::error::TrySendError::Full(Command::Append { payload, .. })) => {
+                Ok(Err(payload))
+            }
+            Err(_) => Err(self.shared.refusal()),
+        }
+    }
+
     /// [`submit`](Self::submit) from a thread that is not running async code.
     /// Like tokio's `blocking_send`, it panics if called from within an async
     /// runtime's context; use `submit` there.

@@ -1,6 +1,6 @@
 //! Round-trip of every captured frame: decode → encode must reproduce the captured bytes.
 //!
-//! Corpus: `shared/testdata/openwire-captures/*.jsonl` (notes Appendix D). `hex` is the frame
+//! Corpus: `testdata/openwire-captures/*.jsonl (copied from shared/)` (notes Appendix D). `hex` is the frame
 //! without its size prefix. In the real-broker captures StackTraceEnabled negotiated to true;
 //! in the `mini-*` ones (test broker) to false — the codec is configured accordingly.
 
@@ -12,12 +12,9 @@ use tokio_util::codec::{Decoder, Encoder};
 
 fn captures_dir() -> Option<PathBuf> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        here.join("../../../shared/testdata/openwire-captures"),
-        PathBuf::from("/work/shared/testdata/openwire-captures"),
-    ]
-    .into_iter()
-    .find(|p| p.is_dir())
+    [here.join("../../testdata/openwire-captures")]
+        .into_iter()
+        .find(|p| p.is_dir())
 }
 
 fn unhex(s: &str) -> Vec<u8> {

@@ -4,7 +4,10 @@ use bytes::{Bytes, BytesMut};
 use openwire::*;
 
 fn first_frame(file: &str, dir: &str) -> Vec<u8> {
-    let path = format!("/work/shared/testdata/openwire-captures/{file}");
+    let path = format!(
+        "{}/../../testdata/openwire-captures/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(path).unwrap();
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();

@@ -160,7 +160,10 @@ fn strings_longer_than_65535_bytes_cannot_be_encoded() {
 /// Every strict prefix of every captured frame is a clean error.
 #[test]
 fn every_truncation_of_captured_frames_errors() {
-    let dir = std::path::Path::new("/work/shared/testdata/openwire-captures");
+    let dir = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/openwire-captures"
+    ));
     let Ok(text) = std::fs::read_to_string(dir.join("basic.jsonl")) else {
         return;
     };

@@ -244,8 +244,10 @@ proptest! {
 /// Corrupting single bytes of real frames never panics (and never hangs).
 #[test]
 fn corrupted_captured_frames_never_panic() {
-    let Ok(text) = std::fs::read_to_string("/work/shared/testdata/openwire-captures/basic.jsonl")
-    else {
+    let Ok(text) = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/openwire-captures/basic.jsonl"
+    )) else {
         return;
     };
     for line in text.lines() {
