@@ -284,6 +284,64 @@ impl Broker {
         self.core().with_state(|s| s.tx_ack(consumer, keys));
     }
 
+    /// Pull mode (prefetch 0): asks for one message; true when one was dispatched at once.
+    pub fn pull(&self, consumer: ConsumerId) -> bool {
+        self.core().with_state(|s| s.pull(consumer))
+    }
+
+    /// Withdraws an unserved pull; false when a message was dispatched for it meanwhile.
+    pub fn cancel_pull(&self, consumer: ConsumerId) -> bool {
+        self.core().with_state(|s| s.cancel_pull(consumer))
+    }
+
+    pub fn set_prefetch(&self, consumer: ConsumerId, prefetch: u32) {
+        self.core()
+            .with_state(|s| s.set_prefetch(consumer, prefetch));
+    }
+
+    /// Deletes a connection's temporary destination (and what it holds).
+    pub fn remove_temporary(&self, connection: ConnectionId, dest: &Destination) {
+        self.core()
+            .with_state(|s| s.remove_temporary(connection, dest));
+    }
+
+    /// Every live temporary destination and its owning connection.
+    pub fn temporary_destinations(&self) -> Vec<(Destination, ConnectionId)> {
+        self.core().with_state(|s| s.temporary_destinations())
+    }
+
+    /// Like [`Broker::submit`] for a producer that may resend after failover: a stored
+    /// message whose producer sequence is not above the producer's stored high-water mark
+    /// was stored before and is answered without storing it again (ARCHITECTURE
+    /// decision 3). The mark is written in the same entry as the message.
+    pub fn submit_from_producer(&self, message: Message, producer: &str, seq: u64) -> Done {
+        if !self.will_store(&message) {
+            return self.submit(message);
+        }
+        let duplicate = self
+            .core()
+            .with_state(|s| s.producer_marks.get(producer).is_some_and(|m| seq <= *m));
+        if duplicate {
+            tracing::debug!(
+                producer,
+                seq,
+                "duplicate send after failover: answered, not stored"
+            );
+            return Box::pin(std::future::ready(Ok(())));
+        }
+        let write = self.inner.store.append(vec![
+            StoreOp::AddMessage { message },
+            StoreOp::ProducerMark {
+                producer: producer.to_string(),
+                seq,
+            },
+        ]);
+        Box::pin(async move {
+            write.await?;
+            Ok(())
+        })
+    }
+
     /// Puts held messages back on their queue, marked redelivered (abort, recover).
     pub fn requeue(&self, consumer: ConsumerId, keys: &[MessageKey]) {
         self.core().with_state(|s| s.requeue(consumer, keys, true));

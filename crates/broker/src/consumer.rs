@@ -17,7 +17,8 @@ pub type ConnectionId = u64;
 pub struct ConsumerSpec {
     pub destination: Destination,
     pub selector: Option<String>,
-    /// How many unacknowledged messages it may hold (0 is treated as 1).
+    /// How many unacknowledged messages it may hold; 0 = pull mode (a message only when
+    /// asked for with `Broker::pull`, as JMS prefetch 0).
     pub prefetch: u32,
     /// `activemq.exclusive`: the first exclusive consumer of a queue gets every message.
     pub exclusive: bool,
@@ -63,6 +64,8 @@ pub(crate) struct Consumer {
     pub selector: Option<Selector>,
     pub outbox: Arc<Outbox>,
     pub outstanding: u32,
+    /// Pull mode (prefetch 0): messages asked for and not yet dispatched.
+    pub pulls: u32,
     pub held: HashMap<MessageKey, Held>,
     /// Queues this consumer is attached to (several for a wildcard queue consumer).
     pub sources: Vec<Source>,
@@ -70,7 +73,11 @@ pub(crate) struct Consumer {
 
 impl Consumer {
     pub fn has_credit(&self) -> bool {
-        self.outstanding < self.spec.prefetch.max(1)
+        if self.spec.prefetch == 0 {
+            // Pull mode: one message per pull request.
+            return self.pulls > 0;
+        }
+        self.outstanding < self.spec.prefetch
     }
 
     pub fn accepts(&self, message: &crate::message::Message) -> bool {

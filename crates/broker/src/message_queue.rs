@@ -152,6 +152,7 @@ impl MessageQueue {
                 };
                 if c.has_credit() && c.accepts(&entry.message) {
                     c.outstanding += 1;
+                    c.pulls = c.pulls.saturating_sub(1);
                     if !c.has_credit() {
                         with_credit -= 1;
                     }

@@ -462,6 +462,7 @@ impl State {
                 selector,
                 outbox,
                 outstanding: 0,
+                pulls: 0,
                 held: HashMap::new(),
                 sources: sources.clone(),
             },
@@ -600,6 +601,57 @@ impl State {
             .into_iter()
             .map(|(queue, keys)| StoreOp::Ack { queue, keys })
             .collect())
+    }
+
+    /// Pull mode: asks for one message. Returns true when one was dispatched at once.
+    pub fn pull(&mut self, consumer: ConsumerId) -> bool {
+        let Some(c) = self.consumers.get_mut(&consumer) else {
+            return false;
+        };
+        c.pulls = 1;
+        let sources = c.sources.clone();
+        for s in &sources {
+            self.dispatch_source(s);
+        }
+        self.consumers.get(&consumer).is_some_and(|c| c.pulls == 0)
+    }
+
+    /// Withdraws an unserved pull; false when a message was dispatched for it meanwhile.
+    pub fn cancel_pull(&mut self, consumer: ConsumerId) -> bool {
+        match self.consumers.get_mut(&consumer) {
+            Some(c) if c.pulls > 0 => {
+                c.pulls = 0;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Changes a consumer's prefetch (e.g. restored after failover) and dispatches.
+    pub fn set_prefetch(&mut self, consumer: ConsumerId, prefetch: u32) {
+        let Some(c) = self.consumers.get_mut(&consumer) else {
+            return;
+        };
+        c.spec.prefetch = prefetch;
+        let sources = c.sources.clone();
+        for s in &sources {
+            self.dispatch_source(s);
+        }
+    }
+
+    pub fn remove_temporary(&mut self, connection: ConnectionId, dest: &Destination) {
+        if let Some(c) = self.connections.get_mut(&connection) {
+            c.temporary.retain(|d| d != dest);
+        }
+        self.remove_queue(dest);
+    }
+
+    /// Temporary destinations and the connections that own them.
+    pub fn temporary_destinations(&self) -> Vec<(Destination, ConnectionId)> {
+        self.connections
+            .iter()
+            .flat_map(|(id, c)| c.temporary.iter().map(move |d| (d.clone(), *id)))
+            .collect()
     }
 
     /// Marks messages as acknowledged inside a transaction: their credit comes back now,

@@ -5,7 +5,7 @@ use anyhow::Context;
 use broker::journal_store::{JournalStore, JournalStoreConfig};
 use broker::memory_store::MemoryStore;
 use broker::{Broker, BrokerConfig, Core, Store};
-use server::{StompListener, StompSettings};
+use server::{OpenWireListener, OpenWireSettings, StompListener, StompSettings};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -21,7 +21,7 @@ pub struct BrokerArgs {
     /// STOMP listener HOST:PORT (overrides listeners.stomp).
     #[arg(long)]
     stomp: Option<String>,
-    /// OpenWire listener HOST:PORT (overrides listeners.openwire; not served yet).
+    /// OpenWire listener HOST:PORT (overrides listeners.openwire).
     #[arg(long)]
     openwire: Option<String>,
     /// Console HOST:PORT (overrides console.bind; not served yet).
@@ -111,10 +111,19 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
         usize::try_from(config.broker.max_frame_size.0).unwrap_or(usize::MAX);
     let stomp_task = tokio::spawn(listener.run(broker.clone(), settings, shutdown_rx.clone()));
     tracing::info!(address = %bound, "STOMP listener started");
-    tracing::warn!(
-        address = %config.listeners.openwire,
-        "OpenWire is not served yet (issue 3); no OpenWire listener started"
-    );
+    let openwire_addr = parse_address(&config.listeners.openwire).map_err(ConfigError)?;
+    let openwire = OpenWireListener::bind(&openwire_addr)
+        .await
+        .with_context(|| format!("cannot listen for OpenWire on {openwire_addr}"))?;
+    let openwire_bound = openwire.local_addr()?;
+    let openwire_settings = OpenWireSettings {
+        max_frame_size: usize::try_from(config.broker.max_frame_size.0).unwrap_or(usize::MAX),
+        broker_url: format!("tcp://{openwire_bound}"),
+        ..OpenWireSettings::default()
+    };
+    let openwire_task =
+        tokio::spawn(openwire.run(broker.clone(), openwire_settings, shutdown_rx.clone()));
+    tracing::info!(address = %openwire_bound, "OpenWire listener started");
     tracing::info!(
         name = %config.broker.name,
         data_dir = %config.broker.data_dir.display(),
@@ -127,6 +136,7 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
     let _ = stomp_task.await;
+    let _ = openwire_task.await;
     tokio::task::block_in_place(|| broker.shutdown());
     tracing::info!("broker stopped");
     Ok(())

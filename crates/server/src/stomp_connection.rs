@@ -400,7 +400,9 @@ impl Session {
                 .parse()
                 .map_err(|_| error(format!("invalid activemq.prefetchSize {p}")))?,
             None => self.settings.default_prefetch,
-        };
+        }
+        // STOMP has no pull: prefetch 0 means one at a time.
+        .max(1);
         spec.selector = frame.header("selector").map(str::to_string);
         spec.exclusive = frame.header("activemq.exclusive") == Some("true");
         spec.no_local = frame.header("activemq.noLocal") == Some("true");

@@ -1,0 +1,1138 @@
+//! One OpenWire connection: the WireFormatInfo handshake, then JMS commands as broker
+//! operations, deliveries as MessageDispatch, keep-alive both ways.
+//!
+//! Follows the conversation in `shared/docs/openwire-notes.md` §5: every command with
+//! responseRequired gets exactly one reply (in arrival order: replies queue behind
+//! stored sends); DELIVERED acks are window credit, STANDARD/INDIVIDUAL acks consume,
+//! POISON moves to the DLQ; prefetch 0 consumers are served by MessagePull; temporary
+//! destinations are announced on the advisory topics so request/reply across connections
+//! works; a failover reconnect with the same ConnectionId takes over the old connection,
+//! and a resent persistent message (same producer id and sequence) is answered without
+//! being stored twice.
+
+use crate::openwire_message::{
+    message_id_text, to_broker, to_broker_destination, to_openwire, to_openwire_destination,
+    ADVISORY_PREFIX,
+};
+use broker::store::MessageKey;
+use broker::{
+    BodyKind, Broker, BrokerError, ConnectionId, ConsumerId, ConsumerSpec, Delivery, Destination,
+    Message, Outbox, PropertyValue,
+};
+use futures_util::stream::FuturesOrdered;
+use futures_util::{SinkExt, StreamExt};
+use openwire::{
+    Command, DataStructure, DestinationInfo, MessageAck, MessageDispatch, OpenWireCodec,
+    TransactionId, TransactionInfo, WireFormat,
+};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+/// Settings every OpenWire connection shares.
+#[derive(Debug, Clone)]
+pub struct OpenWireSettings {
+    pub max_frame_size: usize,
+    /// How long a new connection may take to send its WireFormatInfo.
+    pub connect_timeout: Duration,
+    /// Sends waiting for the store before the connection stops reading.
+    pub max_in_flight: usize,
+    /// Address advertised in BrokerInfo.
+    pub broker_url: String,
+}
+
+impl Default for OpenWireSettings {
+    fn default() -> Self {
+        OpenWireSettings {
+            max_frame_size: openwire::DEFAULT_MAX_FRAME_SIZE,
+            connect_timeout: Duration::from_secs(30),
+            max_in_flight: 1024,
+            broker_url: "tcp://localhost:61616".to_string(),
+        }
+    }
+}
+
+/// Live OpenWire connections by ConnectionId, so a failover reconnect can take over.
+#[derive(Default)]
+pub struct ConnectionRegistry {
+    live: Mutex<HashMap<String, (ConnectionId, watch::Sender<bool>)>>,
+}
+
+impl ConnectionRegistry {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (ConnectionId, watch::Sender<bool>)>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+const ADVISORY_TEMP_QUEUE: &str = "ActiveMQ.Advisory.TempQueue";
+const ADVISORY_TEMP_TOPIC: &str = "ActiveMQ.Advisory.TempTopic";
+
+struct Dispatched {
+    id: String,
+    key: MessageKey,
+    credited: bool,
+}
+
+struct Consumer {
+    broker_id: ConsumerId,
+    info: openwire::ConsumerInfo,
+    dispatched: VecDeque<Dispatched>,
+    advisory: bool,
+    /// Pull mode: when an unserved MessagePull times out (None: waits forever).
+    pull_deadline: Option<Instant>,
+    pull_pending: bool,
+}
+
+#[derive(Default)]
+struct LocalTx {
+    sends: Vec<Message>,
+    acks: Vec<(ConsumerId, Vec<MessageKey>)>,
+    /// (OpenWire consumer, keys) to forget from `dispatched` at commit.
+    acked: Vec<(openwire::ConsumerId, Vec<MessageKey>)>,
+}
+
+type Reply = Pin<Box<dyn Future<Output = Option<Command>> + Send>>;
+
+enum Close {
+    Quiet,
+    Error(String),
+}
+
+struct Session {
+    broker: Broker,
+    peer: SocketAddr,
+    settings: Arc<OpenWireSettings>,
+    registry: Arc<ConnectionRegistry>,
+    connection: Option<ConnectionId>,
+    connection_id: Option<openwire::ConnectionId>,
+    kill: watch::Receiver<bool>,
+    outbox: Arc<Outbox>,
+    consumers: HashMap<openwire::ConsumerId, Consumer>,
+    by_broker: HashMap<ConsumerId, openwire::ConsumerId>,
+    producer_windows: HashMap<openwire::ProducerId, i32>,
+    transactions: HashMap<String, LocalTx>,
+    temporary: Vec<Destination>,
+    replies: FuturesOrdered<Reply>,
+    broker_sequence: i64,
+    advisory_sequence: i64,
+}
+
+/// Serves one OpenWire connection until the peer leaves, errs, is taken over, or the
+/// broker shuts down.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    broker: Broker,
+    settings: Arc<OpenWireSettings>,
+    registry: Arc<ConnectionRegistry>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    let mut reader = FramedRead::new(read, OpenWireCodec::new(settings.max_frame_size));
+    let mut writer = FramedWrite::new(write, OpenWireCodec::new(settings.max_frame_size));
+    let (_never, kill) = watch::channel(false);
+    let mut session = Session {
+        broker,
+        peer,
+        settings,
+        registry,
+        connection: None,
+        connection_id: None,
+        kill,
+        outbox: Outbox::new(),
+        consumers: HashMap::new(),
+        by_broker: HashMap::new(),
+        producer_windows: HashMap::new(),
+        transactions: HashMap::new(),
+        temporary: Vec::new(),
+        replies: FuturesOrdered::new(),
+        broker_sequence: 0,
+        advisory_sequence: 0,
+    };
+    match session.run(&mut reader, &mut writer, &mut shutdown).await {
+        Close::Quiet => {}
+        Close::Error(reason) => {
+            tracing::warn!(peer = %peer, %reason, "closing OpenWire connection");
+            let error = Command::ConnectionError(Box::new(openwire::ConnectionError {
+                exception: Some(openwire::Throwable::new("java.io.IOException", reason)),
+                connection_id: session.connection_id.clone(),
+                ..Default::default()
+            }));
+            let _ = tokio::time::timeout(Duration::from_secs(2), writer.send(error)).await;
+        }
+    }
+    session.close();
+    tracing::debug!(peer = %peer, "OpenWire connection closed");
+}
+
+fn exception(correlation: i32, class: &str, message: impl Into<String>) -> Command {
+    Command::exception_response(correlation, class, message)
+}
+
+fn broker_exception(correlation: i32, e: &BrokerError) -> Command {
+    let class = match e {
+        BrokerError::ClientIdInUse(_) => "javax.jms.InvalidClientIDException",
+        BrokerError::Selector(_) => "javax.jms.InvalidSelectorException",
+        BrokerError::DurableNeedsClientId => "javax.jms.IllegalStateException",
+        _ => "javax.jms.JMSException",
+    };
+    exception(correlation, class, e.to_string())
+}
+
+impl Session {
+    async fn run(
+        &mut self,
+        reader: &mut FramedRead<OwnedReadHalf, OpenWireCodec>,
+        writer: &mut FramedWrite<OwnedWriteHalf, OpenWireCodec>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Close {
+        let ours = WireFormat::broker_default();
+        let info = match ours.to_info() {
+            Ok(i) => i,
+            Err(e) => return Close::Error(format!("cannot build WireFormatInfo: {e}")),
+        };
+        // The client waits for ours before it sends anything else.
+        if writer.send(Command::WireFormatInfo(info)).await.is_err() {
+            return Close::Quiet;
+        }
+        let first = match tokio::time::timeout(self.settings.connect_timeout, reader.next()).await {
+            Err(_) => return Close::Error("no WireFormatInfo received in time".into()),
+            Ok(None) => return Close::Quiet,
+            Ok(Some(Err(e))) => return Close::Error(e.to_string()),
+            Ok(Some(Ok(c))) => c,
+        };
+        let Command::WireFormatInfo(theirs) = first else {
+            return Close::Error(format!("expected WireFormatInfo, got {}", first.name()));
+        };
+        let negotiated = match ours.negotiate(&theirs) {
+            Ok(n) => n,
+            Err(e) => return Close::Error(format!("wire format negotiation failed: {e}")),
+        };
+        reader.decoder_mut().apply(&negotiated);
+        writer.encoder_mut().apply(&negotiated);
+        let broker_info = Command::BrokerInfo(Box::new(openwire::BrokerInfo {
+            broker_id: Some(openwire::BrokerId {
+                value: format!("ID:{}", self.broker.name()),
+            }),
+            broker_url: Some(self.settings.broker_url.clone()),
+            broker_name: Some(self.broker.name().to_string()),
+            ..Default::default()
+        }));
+        if writer.send(broker_info).await.is_err() {
+            return Close::Quiet;
+        }
+
+        let inactivity = u64::try_from(negotiated.max_inactivity_duration).unwrap_or(0);
+        let (write_every, read_limit) = if inactivity > 0 {
+            (
+                Duration::from_millis(inactivity / 3),
+                Duration::from_millis(inactivity * 2),
+            )
+        } else {
+            (Duration::from_secs(3600), Duration::MAX)
+        };
+        let mut last_read = Instant::now();
+        let mut last_write = Instant::now();
+        let mut ticker = tokio::time::interval(Duration::from_millis(50));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let max_in_flight = self.settings.max_in_flight;
+        loop {
+            let outbox = self.outbox.clone();
+            let mut kill = self.kill.clone();
+            tokio::select! {
+                _ = shutdown.changed() => return Close::Quiet,
+                // Err (sender gone: we removed ourselves) is not a takeover.
+                Ok(()) = kill.changed() => {
+                    if *kill.borrow() {
+                        tracing::info!(peer = %self.peer, "connection taken over by a reconnect");
+                        return Close::Quiet;
+                    }
+                }
+                item = reader.next(), if self.replies.len() < max_in_flight => {
+                    last_read = Instant::now();
+                    match item {
+                        None => return Close::Quiet,
+                        Some(Err(e)) => return Close::Error(e.to_string()),
+                        Some(Ok(command)) => {
+                            let shutting = matches!(command, Command::ShutdownInfo(_));
+                            if let Err(close) = self.handle(command).await {
+                                return close;
+                            }
+                            if shutting {
+                                while let Some(reply) = self.replies.next().await {
+                                    if let Some(r) = reply {
+                                        let _ = writer.send(r).await;
+                                    }
+                                }
+                                return Close::Quiet;
+                            }
+                        }
+                    }
+                }
+                Some(reply) = self.replies.next(), if !self.replies.is_empty() => {
+                    if let Some(r) = reply {
+                        if writer.send(r).await.is_err() {
+                            return Close::Quiet;
+                        }
+                        last_write = Instant::now();
+                    }
+                }
+                _ = outbox.ready() => {
+                    match self.deliver(writer).await {
+                        Ok(true) => last_write = Instant::now(),
+                        Ok(false) => {}
+                        Err(close) => return close,
+                    }
+                }
+                _ = ticker.tick() => {
+                    if last_read.elapsed() > read_limit {
+                        return Close::Error(format!("no data from the client for {read_limit:?}"));
+                    }
+                    if last_write.elapsed() >= write_every {
+                        if writer.send(Command::keep_alive()).await.is_err() {
+                            return Close::Quiet;
+                        }
+                        last_write = Instant::now();
+                    }
+                    if let Err(close) = self.expire_pulls(writer).await {
+                        return close;
+                    }
+                }
+            }
+        }
+    }
+
+    fn reply(&mut self, command: Option<Command>) {
+        if let Some(c) = command {
+            self.replies
+                .push_back(Box::pin(std::future::ready(Some(c))));
+        }
+    }
+
+    fn respond(&mut self, correlation: i32, required: bool) {
+        if required {
+            self.reply(Some(Command::response(correlation)));
+        }
+    }
+
+    fn connection(&self) -> Result<ConnectionId, Close> {
+        self.connection
+            .ok_or_else(|| Close::Error("command before ConnectionInfo".into()))
+    }
+
+    async fn handle(&mut self, command: Command) -> Result<(), Close> {
+        let correlation = command.command_id();
+        let required = command.response_required();
+        match command {
+            Command::ConnectionInfo(info) => self.add_connection(*info),
+            Command::SessionInfo(_) => {
+                self.respond(correlation, required);
+                Ok(())
+            }
+            Command::ProducerInfo(info) => {
+                if let Some(id) = info.producer_id.clone() {
+                    self.producer_windows.insert(id, info.window_size);
+                }
+                self.respond(correlation, required);
+                Ok(())
+            }
+            Command::ConsumerInfo(info) => self.add_consumer(*info).await,
+            Command::RemoveInfo(info) => {
+                self.remove(&info.object_id);
+                self.respond(correlation, required);
+                Ok(())
+            }
+            Command::Message(m) => self.send(*m).await,
+            Command::MessageAck(ack) => {
+                self.ack(&ack);
+                self.respond(correlation, required);
+                Ok(())
+            }
+            Command::MessagePull(pull) => {
+                self.pull(&pull);
+                self.respond(correlation, required);
+                Ok(())
+            }
+            Command::TransactionInfo(tx) => self.transaction(*tx).await,
+            Command::DestinationInfo(info) => {
+                self.destination_info(&info);
+                self.respond(correlation, required);
+                Ok(())
+            }
+            Command::RemoveSubscriptionInfo(info) => {
+                let connection = self.connection()?;
+                let name = info.subscription_name.clone().unwrap_or_default();
+                let reply = match self.broker.remove_durable(connection, &name).await {
+                    Ok(()) => Command::response(correlation),
+                    Err(e) => broker_exception(correlation, &e),
+                };
+                if required {
+                    self.reply(Some(reply));
+                }
+                Ok(())
+            }
+            Command::KeepAliveInfo(_) => {
+                if required {
+                    self.reply(Some(Command::keep_alive()));
+                }
+                Ok(())
+            }
+            Command::ConsumerControl(control) => {
+                if let Some(c) = control
+                    .consumer_id
+                    .as_ref()
+                    .and_then(|id| self.consumers.get(id))
+                {
+                    self.broker.set_prefetch(
+                        c.broker_id,
+                        u32::try_from(control.prefetch.max(0)).unwrap_or(0),
+                    );
+                }
+                self.respond(correlation, required);
+                Ok(())
+            }
+            Command::ShutdownInfo(_)
+            | Command::ConnectionControl(_)
+            | Command::FlushCommand(_)
+            | Command::ControlCommand(_)
+            | Command::WireFormatInfo(_) => {
+                self.respond(correlation, required);
+                Ok(())
+            }
+            other => {
+                if required {
+                    let name = other.name();
+                    self.reply(Some(exception(
+                        correlation,
+                        "java.lang.UnsupportedOperationException",
+                        format!("{name} is not supported by ferromq"),
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn add_connection(&mut self, info: openwire::ConnectionInfo) -> Result<(), Close> {
+        let correlation = info.command_id;
+        let Some(id) = info.connection_id.clone() else {
+            return Err(Close::Error(
+                "ConnectionInfo without a connection id".into(),
+            ));
+        };
+        if self.connection_id.as_ref() == Some(&id) {
+            self.respond(correlation, info.response_required);
+            return Ok(());
+        }
+        // The same ConnectionId on a new socket: a failover reconnect. The old connection
+        // goes away first (its consumers' messages back to their queues), then this one
+        // takes its place.
+        let previous = self.registry.lock().remove(&id.value);
+        if let Some((old, kill)) = previous {
+            tracing::info!(peer = %self.peer, connection = %id, "failover reconnect takes over the old connection");
+            let _ = kill.send(true);
+            self.broker.disconnect(old);
+        }
+        match self.broker.connect(info.client_id.clone()) {
+            Ok(c) => {
+                self.connection = Some(c);
+                self.connection_id = Some(id.clone());
+                let (tx, rx) = watch::channel(false);
+                self.kill = rx;
+                self.registry.lock().insert(id.value.clone(), (c, tx));
+                tracing::debug!(peer = %self.peer, connection = %id, user = ?info.user_name, "OpenWire connection added");
+                self.respond(correlation, info.response_required);
+            }
+            Err(e) => self.reply(Some(broker_exception(correlation, &e))),
+        }
+        Ok(())
+    }
+
+    async fn add_consumer(&mut self, info: openwire::ConsumerInfo) -> Result<(), Close> {
+        let correlation = info.command_id;
+        let required = info.response_required;
+        let connection = self.connection()?;
+        let Some(id) = info.consumer_id.clone() else {
+            self.reply(Some(exception(
+                correlation,
+                "javax.jms.JMSException",
+                "ConsumerInfo without an id",
+            )));
+            return Ok(());
+        };
+        if self.consumers.contains_key(&id) {
+            // Replayed after failover, or a duplicate: already registered.
+            self.respond(correlation, required);
+            return Ok(());
+        }
+        let Some(ow_dest) = info.destination.clone() else {
+            self.reply(Some(exception(
+                correlation,
+                "javax.jms.InvalidDestinationException",
+                "no destination",
+            )));
+            return Ok(());
+        };
+        let advisory = ow_dest.physical_name.starts_with(ADVISORY_PREFIX);
+        if info.browser {
+            let dest = to_broker_destination(&ow_dest);
+            let messages = self.broker.browse(&dest, 100_000);
+            let selector = info
+                .selector
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(selector::Selector::parse);
+            let selector = match selector {
+                Some(Err(e)) => {
+                    self.reply(Some(exception(
+                        correlation,
+                        "javax.jms.InvalidSelectorException",
+                        e.to_string(),
+                    )));
+                    return Ok(());
+                }
+                Some(Ok(s)) => Some(s),
+                None => None,
+            };
+            self.respond(correlation, required);
+            for m in messages {
+                if selector.as_ref().is_some_and(|s| !s.matches(m.as_ref())) {
+                    continue;
+                }
+                let d = Delivery {
+                    consumer: 0,
+                    key: 0,
+                    message: m,
+                    redelivered: false,
+                    redeliveries: 0,
+                };
+                self.broker_sequence += 1;
+                if let Ok(message) = to_openwire(&d, self.broker_sequence) {
+                    self.reply(Some(dispatch(&id, &ow_dest, Some(message), 0)));
+                }
+            }
+            // End of the browse.
+            self.reply(Some(dispatch(&id, &ow_dest, None, 0)));
+            return Ok(());
+        }
+        let (destination, durable) = if advisory {
+            // Advisories for temporary destinations are published on these topics.
+            (Destination::Topic(format!("{ADVISORY_PREFIX}*")), None)
+        } else {
+            let d = to_broker_destination(&ow_dest);
+            let durable = if d.is_queue() {
+                None
+            } else {
+                info.subscription_name.clone()
+            };
+            (d, durable)
+        };
+        let mut spec = ConsumerSpec::new(destination);
+        spec.prefetch = u32::try_from(info.prefetch_size.max(0)).unwrap_or(0);
+        spec.selector = info.selector.clone().filter(|s| !s.trim().is_empty());
+        spec.exclusive = info.exclusive;
+        spec.no_local = info.no_local;
+        spec.durable = durable;
+        match self
+            .broker
+            .subscribe(connection, spec, self.outbox.clone())
+            .await
+        {
+            Ok(broker_id) => {
+                self.by_broker.insert(broker_id, id.clone());
+                self.consumers.insert(
+                    id.clone(),
+                    Consumer {
+                        broker_id,
+                        info,
+                        dispatched: VecDeque::new(),
+                        advisory,
+                        pull_deadline: None,
+                        pull_pending: false,
+                    },
+                );
+                self.respond(correlation, required);
+                if advisory {
+                    // Tell the new advisory consumer about every live temporary destination.
+                    for (dest, _owner) in self.broker.temporary_destinations() {
+                        let m = self.advisory_message(&dest, DestinationInfo::ADD);
+                        self.reply(Some(dispatch(&id, &ow_dest, Some(m), 0)));
+                    }
+                }
+            }
+            Err(e) => self.reply(Some(broker_exception(correlation, &e))),
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, object: &Option<DataStructure>) {
+        match object {
+            Some(DataStructure::ConsumerId(id)) => self.remove_consumer(id),
+            Some(DataStructure::SessionId(sid)) => {
+                let ids: Vec<openwire::ConsumerId> = self
+                    .consumers
+                    .keys()
+                    .filter(|c| c.connection_id == sid.connection_id && c.session_id == sid.value)
+                    .cloned()
+                    .collect();
+                for id in ids {
+                    self.remove_consumer(&id);
+                }
+                self.producer_windows.retain(|p, _| {
+                    !(p.connection_id == sid.connection_id && p.session_id == sid.value)
+                });
+            }
+            Some(DataStructure::ProducerId(id)) => {
+                self.producer_windows.remove(id);
+            }
+            Some(DataStructure::ConnectionId(_)) => self.close(),
+            _ => {}
+        }
+    }
+
+    fn remove_consumer(&mut self, id: &openwire::ConsumerId) {
+        if let Some(c) = self.consumers.remove(id) {
+            self.by_broker.remove(&c.broker_id);
+            self.broker.close_consumer(c.broker_id);
+        }
+    }
+
+    async fn send(&mut self, message: openwire::Message) -> Result<(), Close> {
+        let correlation = message.command_id;
+        let required = message.response_required;
+        let producer = message.producer_id.clone();
+        let window = producer
+            .as_ref()
+            .and_then(|p| self.producer_windows.get(p))
+            .copied()
+            .unwrap_or(0);
+        let size = i32::try_from(1024 + message.payload_size()).unwrap_or(i32::MAX);
+        let mut converted = match to_broker(&message) {
+            Ok(m) => m,
+            Err(e) => {
+                if required {
+                    self.reply(Some(exception(
+                        correlation,
+                        "javax.jms.JMSException",
+                        e.to_string(),
+                    )));
+                    return Ok(());
+                }
+                return Err(Close::Error(format!("unreadable message: {e}")));
+            }
+        };
+        if message
+            .destination
+            .as_ref()
+            .is_some_and(|d| d.physical_name.starts_with(ADVISORY_PREFIX))
+        {
+            // Clients never publish advisories; drop them rather than confuse our own.
+            converted.persistent = false;
+        }
+        let producer_ack = (window > 0 && !required).then(|| {
+            Command::ProducerAck(Box::new(openwire::ProducerAck {
+                producer_id: producer.clone(),
+                size,
+                ..Default::default()
+            }))
+        });
+        match &message.transaction_id {
+            Some(TransactionId::Local(tx)) => {
+                let key = tx.value.to_string();
+                self.transactions
+                    .entry(key)
+                    .or_default()
+                    .sends
+                    .push(converted);
+                self.reply(producer_ack);
+                self.respond(correlation, required);
+                return Ok(());
+            }
+            Some(TransactionId::Xa(_)) => {
+                if required {
+                    self.reply(Some(exception(
+                        correlation,
+                        "javax.jms.JMSException",
+                        "XA transactions are not supported by ferromq",
+                    )));
+                }
+                return Ok(());
+            }
+            None => {}
+        }
+        if !self.broker.will_store(&converted) {
+            self.broker.wait_for_memory().await;
+        }
+        let done = match (&producer, &message.message_id) {
+            (Some(p), Some(id)) if converted.persistent => {
+                let seq = u64::try_from(id.producer_sequence_id).unwrap_or(0);
+                self.broker
+                    .submit_from_producer(converted, &p.to_string(), seq)
+            }
+            _ => self.broker.submit(converted),
+        };
+        self.replies.push_back(Box::pin(async move {
+            match done.await {
+                Ok(()) if required => Some(Command::response(correlation)),
+                Ok(()) => producer_ack,
+                Err(e) if required => Some(broker_exception(correlation, &e)),
+                Err(e) => {
+                    tracing::error!(error = %e, "asynchronous send failed");
+                    None
+                }
+            }
+        }));
+        Ok(())
+    }
+
+    /// The dispatched messages an ack covers, in dispatch order.
+    fn ack_range(c: &Consumer, ack: &MessageAck, individual: bool) -> Vec<usize> {
+        let find = |id: &Option<openwire::MessageId>| {
+            id.as_ref().and_then(|id| {
+                let text = message_id_text(id);
+                c.dispatched.iter().position(|d| d.id == text)
+            })
+        };
+        let Some(last) = find(&ack.last_message_id) else {
+            return Vec::new();
+        };
+        if individual {
+            return vec![last];
+        }
+        let first = find(&ack.first_message_id)
+            .filter(|f| *f <= last)
+            .unwrap_or(0);
+        (first..=last).collect()
+    }
+
+    fn ack(&mut self, ack: &MessageAck) {
+        let Some(cid) = ack.consumer_id.clone() else {
+            return;
+        };
+        let Some(c) = self.consumers.get_mut(&cid) else {
+            // Not dispatched on this socket (e.g. after failover): nothing to correlate.
+            return;
+        };
+        if c.advisory || c.info.browser {
+            return;
+        }
+        let broker_id = c.broker_id;
+        let positions = Self::ack_range(
+            c,
+            ack,
+            matches!(ack.ack_type, MessageAck::INDIVIDUAL | MessageAck::POISON),
+        );
+        if positions.is_empty() {
+            return;
+        }
+        match ack.ack_type {
+            MessageAck::DELIVERED | MessageAck::REDELIVERED => {
+                // Window credit: the client holds them, not yet consumed.
+                let mut keys = Vec::new();
+                for p in &positions {
+                    if let Some(d) = c.dispatched.get_mut(*p) {
+                        if !d.credited {
+                            d.credited = true;
+                            keys.push(d.key);
+                        }
+                    }
+                }
+                self.broker.tx_ack(broker_id, &keys);
+            }
+            MessageAck::POISON => {
+                let keys = take_positions(&mut c.dispatched, &positions);
+                let cause = ack
+                    .poison_cause
+                    .as_ref()
+                    .and_then(|t| t.message.clone())
+                    .unwrap_or_else(|| "Poison ack".to_string());
+                self.broker.poison(broker_id, &keys, &cause);
+            }
+            _ => match &ack.transaction_id {
+                Some(TransactionId::Local(tx)) => {
+                    // Consumed when the transaction commits; credit now.
+                    let mut keys = Vec::new();
+                    for p in &positions {
+                        if let Some(d) = c.dispatched.get_mut(*p) {
+                            d.credited = true;
+                            keys.push(d.key);
+                        }
+                    }
+                    self.broker.tx_ack(broker_id, &keys);
+                    let t = self.transactions.entry(tx.value.to_string()).or_default();
+                    t.acks.push((broker_id, keys.clone()));
+                    t.acked.push((cid, keys));
+                }
+                _ => {
+                    let keys = take_positions(&mut c.dispatched, &positions);
+                    // Written with the next group commit (OpenWire acks need no answer).
+                    drop(self.broker.ack(broker_id, &keys));
+                }
+            },
+        }
+    }
+
+    fn pull(&mut self, pull: &openwire::MessagePull) {
+        let Some(c) = pull
+            .consumer_id
+            .as_ref()
+            .and_then(|id| self.consumers.get_mut(id))
+        else {
+            return;
+        };
+        if c.info.prefetch_size > 0 {
+            return;
+        }
+        c.pull_pending = true;
+        c.pull_deadline = match pull.timeout {
+            0 => None,
+            t if t < 0 => Some(Instant::now()),
+            t => Some(Instant::now() + Duration::from_millis(u64::try_from(t).unwrap_or(0))),
+        };
+        self.broker.pull(c.broker_id);
+    }
+
+    /// Answers timed-out pulls with an empty dispatch (receive(t)/receiveNoWait return null).
+    async fn expire_pulls(
+        &mut self,
+        writer: &mut FramedWrite<OwnedWriteHalf, OpenWireCodec>,
+    ) -> Result<(), Close> {
+        let now = Instant::now();
+        let mut nulls = Vec::new();
+        for (id, c) in self.consumers.iter_mut() {
+            if c.pull_pending && c.pull_deadline.is_some_and(|d| d <= now) {
+                c.pull_pending = false;
+                c.pull_deadline = None;
+                // If a message was dispatched meanwhile it is in the outbox: it answers.
+                if self.broker.cancel_pull(c.broker_id) {
+                    let dest = c.info.destination.clone().unwrap_or_default();
+                    nulls.push(dispatch(id, &dest, None, 0));
+                }
+            }
+        }
+        for n in nulls {
+            if writer.send(n).await.is_err() {
+                return Err(Close::Quiet);
+            }
+        }
+        Ok(())
+    }
+
+    async fn transaction(&mut self, tx: TransactionInfo) -> Result<(), Close> {
+        let correlation = tx.command_id;
+        let required = tx.response_required;
+        let id = match &tx.transaction_id {
+            Some(TransactionId::Local(l)) => l.value.to_string(),
+            Some(TransactionId::Xa(_)) | None => {
+                if required {
+                    self.reply(Some(exception(
+                        correlation,
+                        "javax.transaction.xa.XAException",
+                        "XA transactions are not supported by ferromq",
+                    )));
+                }
+                return Ok(());
+            }
+        };
+        match tx.transaction_type {
+            TransactionInfo::BEGIN => {
+                self.transactions.entry(id).or_default();
+                self.respond(correlation, required);
+            }
+            TransactionInfo::COMMIT_ONE_PHASE | TransactionInfo::COMMIT_TWO_PHASE => {
+                let Some(t) = self.transactions.remove(&id) else {
+                    self.reply(Some(exception(
+                        correlation,
+                        "javax.jms.JMSException",
+                        format!("Transaction '{id}' has not been started."),
+                    )));
+                    return Ok(());
+                };
+                for (cid, keys) in &t.acked {
+                    if let Some(c) = self.consumers.get_mut(cid) {
+                        c.dispatched.retain(|d| !keys.contains(&d.key));
+                    }
+                }
+                let reply = match self.broker.commit(t.sends, t.acks).await {
+                    Ok(()) => Command::response(correlation),
+                    Err(e) => exception(
+                        correlation,
+                        "javax.jms.TransactionRolledBackException",
+                        format!("commit failed: {e}"),
+                    ),
+                };
+                if required {
+                    self.reply(Some(reply));
+                }
+            }
+            TransactionInfo::ROLLBACK => {
+                // Sends are dropped; received messages stay with the consumer, which
+                // redelivers them itself and acks them again in its next transaction.
+                self.transactions.remove(&id);
+                self.respond(correlation, required);
+            }
+            _ => self.respond(correlation, required),
+        }
+        Ok(())
+    }
+
+    fn destination_info(&mut self, info: &DestinationInfo) {
+        let Some(ow) = &info.destination else {
+            return;
+        };
+        let dest = to_broker_destination(ow);
+        let Some(connection) = self.connection else {
+            return;
+        };
+        if !dest.is_temporary() {
+            return;
+        }
+        match info.operation_type {
+            DestinationInfo::ADD => {
+                if !self.temporary.contains(&dest) {
+                    self.broker.register_temporary(connection, &dest);
+                    self.temporary.push(dest.clone());
+                    self.publish_advisory(&dest, DestinationInfo::ADD);
+                }
+            }
+            DestinationInfo::REMOVE => {
+                if self.temporary.contains(&dest) {
+                    self.temporary.retain(|d| *d != dest);
+                    self.broker.remove_temporary(connection, &dest);
+                    self.publish_advisory(&dest, DestinationInfo::REMOVE);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn advisory_topic(dest: &Destination) -> &'static str {
+        if dest.is_queue() {
+            ADVISORY_TEMP_QUEUE
+        } else {
+            ADVISORY_TEMP_TOPIC
+        }
+    }
+
+    /// Announces a temporary destination on the advisory topic (through the broker, so
+    /// every connection's advisory consumer hears it).
+    fn publish_advisory(&mut self, dest: &Destination, operation: i8) {
+        self.advisory_sequence += 1;
+        let topic = Destination::Topic(Self::advisory_topic(dest).to_string());
+        let mut m = Message::new(
+            format!(
+                "ID:{}-advisory:0:0:{}",
+                self.broker.name(),
+                self.advisory_sequence
+            ),
+            topic,
+            BodyKind::Empty,
+            bytes::Bytes::new(),
+        );
+        m.jms_type = Some("Advisory".to_string());
+        m.timestamp = broker::message::now_millis();
+        m.set_property("ferromq.advisory.operation", PropertyValue::Byte(operation));
+        m.set_property(
+            "ferromq.advisory.destination",
+            PropertyValue::String(dest.name().to_string()),
+        );
+        m.set_property(
+            "ferromq.advisory.queue",
+            PropertyValue::Bool(dest.is_queue()),
+        );
+        m.set_property(
+            "ferromq.advisory.connection",
+            PropertyValue::String(
+                self.connection_id
+                    .as_ref()
+                    .map(|c| c.value.clone())
+                    .unwrap_or_default(),
+            ),
+        );
+        drop(self.broker.submit(m));
+    }
+
+    /// The ActiveMQ advisory message the client reads: a DestinationInfo in dataStructure.
+    fn advisory_message(&mut self, dest: &Destination, operation: i8) -> openwire::Message {
+        self.advisory_sequence += 1;
+        let topic = openwire::Destination::topic(Self::advisory_topic(dest));
+        let producer = openwire::ProducerId {
+            connection_id: format!("ID:{}-advisory", self.broker.name()),
+            value: 1,
+            session_id: 0,
+        };
+        let mut m = openwire::Message::new(openwire::MessageKind::Message);
+        m.producer_id = Some(producer.clone());
+        m.message_id = Some(openwire::MessageId {
+            text_view: None,
+            producer_id: Some(producer),
+            producer_sequence_id: self.advisory_sequence,
+            broker_sequence_id: self.advisory_sequence,
+        });
+        m.destination = Some(topic);
+        m.priority = 0;
+        m.jms_type = Some("Advisory".to_string());
+        m.data_structure = Some(DataStructure::Command(Box::new(Command::DestinationInfo(
+            Box::new(DestinationInfo {
+                connection_id: None,
+                destination: Some(to_openwire_destination(dest)),
+                operation_type: operation,
+                ..Default::default()
+            }),
+        ))));
+        m
+    }
+
+    /// Rebuilds an advisory published through the broker for an OpenWire consumer.
+    fn advisory_from_broker(&mut self, m: &Message) -> Option<openwire::Message> {
+        let op = match m.property("ferromq.advisory.operation") {
+            Some(PropertyValue::Byte(op)) => *op,
+            _ => return None,
+        };
+        let name = match m.property("ferromq.advisory.destination") {
+            Some(PropertyValue::String(n)) => n.clone(),
+            _ => return None,
+        };
+        let queue = matches!(
+            m.property("ferromq.advisory.queue"),
+            Some(PropertyValue::Bool(true))
+        );
+        let dest = if queue {
+            Destination::TempQueue(name)
+        } else {
+            Destination::TempTopic(name)
+        };
+        let mut out = self.advisory_message(&dest, op);
+        if let Some(PropertyValue::String(c)) = m.property("ferromq.advisory.connection") {
+            if let Some(DataStructure::Command(cmd)) = &mut out.data_structure {
+                if let Command::DestinationInfo(info) = cmd.as_mut() {
+                    info.connection_id = Some(openwire::ConnectionId::new(c.clone()));
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Writes queued deliveries as MessageDispatch. Returns whether anything was written.
+    async fn deliver(
+        &mut self,
+        writer: &mut FramedWrite<OwnedWriteHalf, OpenWireCodec>,
+    ) -> Result<bool, Close> {
+        let batch = self.outbox.drain(256);
+        if batch.is_empty() {
+            return Ok(false);
+        }
+        let mut wrote = false;
+        for d in batch {
+            let Some(id) = self.by_broker.get(&d.consumer).cloned() else {
+                continue;
+            };
+            let Some(advisory) = self.consumers.get(&id).map(|c| c.advisory) else {
+                continue;
+            };
+            let message = if advisory {
+                // Advisories are consumed on dispatch (the client acks them much later).
+                let key = d.key;
+                if let Some(c) = self.consumers.get(&id) {
+                    drop(self.broker.ack(c.broker_id, &[key]));
+                }
+                match self.advisory_from_broker(&d.message) {
+                    Some(m) => m,
+                    None => continue,
+                }
+            } else {
+                self.broker_sequence += 1;
+                match to_openwire(&d, self.broker_sequence) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot encode a message for OpenWire");
+                        continue;
+                    }
+                }
+            };
+            let Some(c) = self.consumers.get_mut(&id) else {
+                continue;
+            };
+            if !advisory {
+                c.dispatched.push_back(Dispatched {
+                    id: d.message.id.clone(),
+                    key: d.key,
+                    credited: false,
+                });
+            }
+            c.pull_pending = false;
+            c.pull_deadline = None;
+            let dest = c.info.destination.clone().unwrap_or_default();
+            let redeliveries = i32::try_from(d.redeliveries).unwrap_or(i32::MAX);
+            if writer
+                .feed(dispatch(&id, &dest, Some(message), redeliveries))
+                .await
+                .is_err()
+            {
+                return Err(Close::Quiet);
+            }
+            wrote = true;
+        }
+        if SinkExt::<Command>::flush(writer).await.is_err() {
+            return Err(Close::Quiet);
+        }
+        Ok(wrote)
+    }
+
+    /// Leaves the broker: temporary destinations announced as removed, consumers' messages
+    /// back to their queues. Idempotent.
+    fn close(&mut self) {
+        let Some(connection) = self.connection.take() else {
+            return;
+        };
+        let temporary = std::mem::take(&mut self.temporary);
+        for dest in &temporary {
+            self.publish_advisory(dest, DestinationInfo::REMOVE);
+        }
+        self.consumers.clear();
+        self.by_broker.clear();
+        self.broker.disconnect(connection);
+        if let Some(id) = &self.connection_id {
+            let mut live = self.registry.lock();
+            if live.get(&id.value).is_some_and(|(c, _)| *c == connection) {
+                live.remove(&id.value);
+            }
+        }
+    }
+}
+
+fn take_positions(dispatched: &mut VecDeque<Dispatched>, positions: &[usize]) -> Vec<MessageKey> {
+    let mut keys = Vec::new();
+    for p in positions.iter().rev() {
+        if let Some(d) = dispatched.remove(*p) {
+            keys.push(d.key);
+        }
+    }
+    keys.reverse();
+    keys
+}
+
+fn dispatch(
+    consumer: &openwire::ConsumerId,
+    destination: &openwire::Destination,
+    message: Option<openwire::Message>,
+    redelivery_counter: i32,
+) -> Command {
+    Command::MessageDispatch(Box::new(MessageDispatch {
+        consumer_id: Some(consumer.clone()),
+        destination: Some(destination.clone()),
+        message,
+        redelivery_counter,
+        ..Default::default()
+    }))
+}

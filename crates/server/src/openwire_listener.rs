@@ -1,0 +1,58 @@
+//! The OpenWire listener: accepts sockets and runs one task per connection.
+
+use crate::openwire_connection::{serve, ConnectionRegistry, OpenWireSettings};
+use broker::Broker;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub struct OpenWireListener {
+    listener: TcpListener,
+}
+
+impl OpenWireListener {
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn bind(addr: &str) -> std::io::Result<OpenWireListener> {
+        Ok(OpenWireListener {
+            listener: TcpListener::bind(addr).await?,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts until `shutdown` turns true.
+    pub async fn run(
+        self,
+        broker: Broker,
+        settings: OpenWireSettings,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let settings = Arc::new(settings);
+        let registry = Arc::new(ConnectionRegistry::default());
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        tokio::spawn(serve(
+                            stream,
+                            peer,
+                            broker.clone(),
+                            settings.clone(),
+                            registry.clone(),
+                            shutdown.clone(),
+                        ));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Conversion between OpenWire messages and broker messages.
+//!
+//! Text bodies are stored as UTF-8 (so STOMP consumers read them as text); bytes, map,
+//! stream and object bodies are kept in their wire form and passed through untouched
+//! (object bodies are never deserialised). JMS properties map to typed broker properties;
+//! `JMSXGroupID`/`JMSXGroupSeq` travel as properties.
+
+use broker::{BodyKind, Delivery, Destination, Message, PropertyValue};
+use openwire::{DestinationKind, MessageId, MessageKind, PrimitiveMap, PrimitiveValue, ProducerId};
+
+/// Prefix of advisory topics (temporary destination advisories are built by the handler).
+pub const ADVISORY_PREFIX: &str = "ActiveMQ.Advisory.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum MessageMappingError {
+    #[error("message without a destination")]
+    NoDestination,
+    #[error("message without a message id")]
+    NoMessageId,
+    #[error("cannot read the message: {0}")]
+    Body(#[from] openwire::OpenWireError),
+}
+
+pub fn to_broker_destination(d: &openwire::Destination) -> Destination {
+    let name = d.physical_name.clone();
+    match d.kind {
+        DestinationKind::Queue => Destination::Queue(name),
+        DestinationKind::Topic => Destination::Topic(name),
+        DestinationKind::TempQueue => Destination::TempQueue(name),
+        DestinationKind::TempTopic => Destination::TempTopic(name),
+    }
+}
+
+pub fn to_openwire_destination(d: &Destination) -> openwire::Destination {
+    let kind = match d {
+        Destination::Queue(_) => DestinationKind::Queue,
+        Destination::Topic(_) => DestinationKind::Topic,
+        Destination::TempQueue(_) => DestinationKind::TempQueue,
+        Destination::TempTopic(_) => DestinationKind::TempTopic,
+    };
+    openwire::Destination::new(kind, d.name())
+}
+
+/// The producer id and sequence of a message id text `ID:…:<session>:<producer>:<seq>`
+/// (ActiveMQ's form; STOMP message ids made by this broker have it too).
+pub fn parse_message_id(text: &str) -> Option<(ProducerId, i64)> {
+    let (rest, seq) = text.rsplit_once(':')?;
+    let (rest, value) = rest.rsplit_once(':')?;
+    let (connection, session) = rest.rsplit_once(':')?;
+    Some((
+        ProducerId {
+            connection_id: connection.to_string(),
+            value: value.parse().ok()?,
+            session_id: session.parse().ok()?,
+        },
+        seq.parse().ok()?,
+    ))
+}
+
+pub fn message_id_text(id: &MessageId) -> String {
+    id.to_string()
+}
+
+fn property_from_wire(v: &PrimitiveValue) -> Option<PropertyValue> {
+    Some(match v {
+        PrimitiveValue::Boolean(b) => PropertyValue::Bool(*b),
+        PrimitiveValue::Byte(x) => PropertyValue::Byte(*x),
+        PrimitiveValue::Short(x) => PropertyValue::Short(*x),
+        PrimitiveValue::Int(x) => PropertyValue::Int(*x),
+        PrimitiveValue::Long(x) => PropertyValue::Long(*x),
+        PrimitiveValue::Float(x) => PropertyValue::Float(*x),
+        PrimitiveValue::Double(x) => PropertyValue::Double(*x),
+        PrimitiveValue::String(s) => PropertyValue::String(s.clone()),
+        PrimitiveValue::Char(c) => PropertyValue::String(String::from_utf16_lossy(&[*c])),
+        // Not JMS property types (only maps carry them): nothing to keep.
+        _ => return None,
+    })
+}
+
+fn property_to_wire(v: &PropertyValue) -> PrimitiveValue {
+    match v {
+        PropertyValue::Bool(b) => PrimitiveValue::Boolean(*b),
+        PropertyValue::Byte(x) => PrimitiveValue::Byte(*x),
+        PropertyValue::Short(x) => PrimitiveValue::Short(*x),
+        PropertyValue::Int(x) => PrimitiveValue::Int(*x),
+        PropertyValue::Long(x) => PrimitiveValue::Long(*x),
+        PropertyValue::Float(x) => PrimitiveValue::Float(*x),
+        PropertyValue::Double(x) => PrimitiveValue::Double(*x),
+        PropertyValue::String(s) => PrimitiveValue::String(s.clone()),
+    }
+}
+
+/// The broker message for an OpenWire send.
+///
+/// # Errors
+/// No destination or id, or a body/property section that does not decode.
+pub fn to_broker(m: &openwire::Message) -> Result<Message, MessageMappingError> {
+    let dest = m
+        .destination
+        .as_ref()
+        .ok_or(MessageMappingError::NoDestination)?;
+    let id = m
+        .message_id
+        .as_ref()
+        .ok_or(MessageMappingError::NoMessageId)?;
+    let (kind, body) = match m.kind {
+        MessageKind::Text if !m.compressed => (
+            BodyKind::Text,
+            m.text()?
+                .map(|t| bytes::Bytes::from(t.into_bytes()))
+                .unwrap_or_default(),
+        ),
+        MessageKind::Text => (BodyKind::Text, m.content.clone().unwrap_or_default()),
+        MessageKind::Bytes => (BodyKind::Bytes, m.content.clone().unwrap_or_default()),
+        MessageKind::Map => (BodyKind::Map, m.content.clone().unwrap_or_default()),
+        MessageKind::Stream => (BodyKind::Stream, m.content.clone().unwrap_or_default()),
+        MessageKind::Object => (BodyKind::Object, m.content.clone().unwrap_or_default()),
+        MessageKind::Message | MessageKind::Blob => (BodyKind::Empty, bytes::Bytes::new()),
+    };
+    let mut out = Message::new(message_id_text(id), to_broker_destination(dest), kind, body);
+    out.persistent = m.persistent;
+    out.priority = u8::try_from(m.priority.clamp(0, 9)).unwrap_or(4);
+    out.timestamp = m.timestamp;
+    out.expiration = m.expiration;
+    out.correlation_id = m.correlation_id.clone();
+    out.reply_to = m.reply_to.as_ref().map(to_broker_destination);
+    out.jms_type = m.jms_type.clone();
+    if m.marshalled_properties.is_some() {
+        for (k, v) in m.properties()?.iter() {
+            if let Some(p) = property_from_wire(v) {
+                out.properties.push((k.to_string(), p));
+            }
+        }
+    }
+    if let Some(g) = &m.group_id {
+        out.set_property("JMSXGroupID", PropertyValue::String(g.clone()));
+        if m.group_sequence != 0 {
+            out.set_property("JMSXGroupSeq", PropertyValue::Int(m.group_sequence));
+        }
+    }
+    if m.compressed {
+        // Kept as sent; the flag must survive or the consumer cannot read it.
+        out.set_property("ferromq.compressed", PropertyValue::Bool(true));
+    }
+    Ok(out)
+}
+
+/// The OpenWire message for a delivery.
+///
+/// # Errors
+/// A text body that is not valid UTF-8 is sent as is (never an error); property encoding
+/// errors (strings over 2 GiB) are.
+pub fn to_openwire(
+    delivery: &Delivery,
+    broker_sequence: i64,
+) -> Result<openwire::Message, MessageMappingError> {
+    let m = &delivery.message;
+    let compressed = matches!(
+        m.property("ferromq.compressed"),
+        Some(PropertyValue::Bool(true))
+    );
+    let kind = match m.body_kind {
+        BodyKind::Empty => MessageKind::Message,
+        BodyKind::Text => MessageKind::Text,
+        BodyKind::Bytes => MessageKind::Bytes,
+        BodyKind::Map => MessageKind::Map,
+        BodyKind::Stream => MessageKind::Stream,
+        BodyKind::Object => MessageKind::Object,
+    };
+    let mut out = openwire::Message::new(kind);
+    match kind {
+        MessageKind::Text if !compressed => {
+            let text = String::from_utf8_lossy(&m.body);
+            out.set_text(Some(&text))?;
+        }
+        MessageKind::Message => {}
+        _ => out.content = Some(m.body.clone()),
+    }
+    out.compressed = compressed;
+    let (producer, seq) = parse_message_id(&m.id).unwrap_or_else(|| {
+        (
+            ProducerId {
+                connection_id: m.id.clone(),
+                value: 0,
+                session_id: 0,
+            },
+            0,
+        )
+    });
+    out.message_id = Some(MessageId {
+        text_view: None,
+        producer_id: Some(producer.clone()),
+        producer_sequence_id: seq,
+        broker_sequence_id: broker_sequence,
+    });
+    out.producer_id = Some(producer);
+    out.destination = Some(to_openwire_destination(&m.destination));
+    out.persistent = m.persistent;
+    out.priority = i8::try_from(m.priority).unwrap_or(4);
+    out.timestamp = m.timestamp;
+    out.expiration = m.expiration;
+    out.correlation_id = m.correlation_id.clone();
+    out.reply_to = m.reply_to.as_ref().map(to_openwire_destination);
+    out.jms_type = m.jms_type.clone();
+    out.redelivery_counter = i32::try_from(delivery.redeliveries).unwrap_or(i32::MAX);
+    let mut props = PrimitiveMap::new();
+    for (k, v) in &m.properties {
+        match (k.as_str(), v) {
+            ("ferromq.compressed", _) => {}
+            ("JMSXGroupID", PropertyValue::String(g)) => out.group_id = Some(g.clone()),
+            ("JMSXGroupSeq", PropertyValue::Int(s)) => out.group_sequence = *s,
+            _ => props.insert(k.clone(), property_to_wire(v)),
+        }
+    }
+    if !props.is_empty() {
+        out.set_properties(&props)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_parse_like_activemq() {
+        let (p, seq) = parse_message_id("ID:host-1234-5678-0:1:2:3:42").unwrap();
+        assert_eq!(p.connection_id, "ID:host-1234-5678-0:1");
+        assert_eq!(p.session_id, 2);
+        assert_eq!(p.value, 3);
+        assert_eq!(seq, 42);
+        assert!(parse_message_id("nonsense").is_none());
+    }
+
+    #[test]
+    fn text_and_properties_survive_both_ways() {
+        let mut m = openwire::Message::new(MessageKind::Text);
+        m.set_text(Some("héllo 🎉\0")).unwrap();
+        m.destination = Some(openwire::Destination::queue("q"));
+        m.message_id = Some(MessageId {
+            text_view: None,
+            producer_id: Some(ProducerId {
+                connection_id: "ID:c-1".into(),
+                value: 3,
+                session_id: 2,
+            }),
+            producer_sequence_id: 9,
+            broker_sequence_id: 0,
+        });
+        let mut props = PrimitiveMap::new();
+        props.insert("b", PrimitiveValue::Boolean(true));
+        props.insert("i", PrimitiveValue::Int(-5));
+        props.insert("s", PrimitiveValue::String("x".into()));
+        m.set_properties(&props).unwrap();
+        m.persistent = true;
+        m.priority = 7;
+        let b = to_broker(&m).unwrap();
+        assert_eq!(&b.body[..], "héllo 🎉\0".as_bytes());
+        assert_eq!(b.id, "ID:c-1:2:3:9");
+        assert_eq!(b.property("i"), Some(&PropertyValue::Int(-5)));
+        let d = Delivery {
+            consumer: 1,
+            key: 1,
+            message: std::sync::Arc::new(b),
+            redelivered: false,
+            redeliveries: 0,
+        };
+        let back = to_openwire(&d, 5).unwrap();
+        assert_eq!(back.text().unwrap().as_deref(), Some("héllo 🎉\0"));
+        assert_eq!(
+            back.message_id.as_ref().map(|i| i.to_string()).as_deref(),
+            Some("ID:c-1:2:3:9")
+        );
+        assert_eq!(back.priority, 7);
+        assert_eq!(
+            back.properties().unwrap().get("i"),
+            Some(&PrimitiveValue::Int(-5))
+        );
+    }
+}
