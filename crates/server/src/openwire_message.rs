@@ -8,6 +8,12 @@
 use broker::{BodyKind, Delivery, Destination, Message, PropertyValue};
 use openwire::{DestinationKind, MessageId, MessageKind, PrimitiveMap, PrimitiveValue, ProducerId};
 
+/// Properties with this prefix are the broker's own notes on a message; clients never
+/// see them.
+pub const INTERNAL_PREFIX: &str = "ferromq.";
+const COMPRESSED: &str = "ferromq.compressed";
+const NULL_BODY: &str = "ferromq.null_body";
+
 /// Prefix of advisory topics (temporary destination advisories are built by the handler).
 pub const ADVISORY_PREFIX: &str = "ActiveMQ.Advisory.";
 
@@ -140,7 +146,20 @@ pub fn to_broker(m: &openwire::Message) -> Result<Message, MessageMappingError> 
     }
     if m.compressed {
         // Kept as sent; the flag must survive or the consumer cannot read it.
-        out.set_property("ferromq.compressed", PropertyValue::Bool(true));
+        out.set_property(COMPRESSED, PropertyValue::Bool(true));
+    }
+    if m.content.is_none()
+        && matches!(
+            m.kind,
+            MessageKind::Text
+                | MessageKind::Bytes
+                | MessageKind::Map
+                | MessageKind::Stream
+                | MessageKind::Object
+        )
+    {
+        // setText(null) is not setText(""): keep the difference.
+        out.set_property(NULL_BODY, PropertyValue::Bool(true));
     }
     Ok(out)
 }
@@ -155,10 +174,8 @@ pub fn to_openwire(
     broker_sequence: i64,
 ) -> Result<openwire::Message, MessageMappingError> {
     let m = &delivery.message;
-    let compressed = matches!(
-        m.property("ferromq.compressed"),
-        Some(PropertyValue::Bool(true))
-    );
+    let compressed = matches!(m.property(COMPRESSED), Some(PropertyValue::Bool(true)));
+    let null_body = matches!(m.property(NULL_BODY), Some(PropertyValue::Bool(true)));
     let kind = match m.body_kind {
         BodyKind::Empty => MessageKind::Message,
         BodyKind::Text => MessageKind::Text,
@@ -169,6 +186,7 @@ pub fn to_openwire(
     };
     let mut out = openwire::Message::new(kind);
     match kind {
+        _ if null_body => {}
         MessageKind::Text if !compressed => {
             let text = String::from_utf8_lossy(&m.body);
             out.set_text(Some(&text))?;
@@ -206,7 +224,7 @@ pub fn to_openwire(
     let mut props = PrimitiveMap::new();
     for (k, v) in &m.properties {
         match (k.as_str(), v) {
-            ("ferromq.compressed", _) => {}
+            (k, _) if k.starts_with(INTERNAL_PREFIX) => {}
             ("JMSXGroupID", PropertyValue::String(g)) => out.group_id = Some(g.clone()),
             ("JMSXGroupSeq", PropertyValue::Int(s)) => out.group_sequence = *s,
             _ => props.insert(k.clone(), property_to_wire(v)),
@@ -275,6 +293,45 @@ mod tests {
         assert_eq!(
             back.properties().unwrap().get("i"),
             Some(&PrimitiveValue::Int(-5))
+        );
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::*;
+
+    #[test]
+    fn nul_in_string_property_survives() {
+        let mut m = openwire::Message::new(MessageKind::Text);
+        m.set_text(Some("x")).unwrap();
+        m.destination = Some(openwire::Destination::queue("q"));
+        m.message_id = Some(MessageId::default());
+        let mut props = PrimitiveMap::new();
+        props.insert("s", PrimitiveValue::String("a\0b 世界".into()));
+        m.set_properties(&props).unwrap();
+        let raw = m.marshalled_properties.clone().unwrap();
+        eprintln!("raw props {:02x?}", &raw[..]);
+        let b = to_broker(&m).unwrap();
+        assert_eq!(
+            b.property("s"),
+            Some(&PropertyValue::String("a\0b 世界".into()))
+        );
+        let d = Delivery {
+            consumer: 1,
+            key: 1,
+            message: std::sync::Arc::new(b),
+            redelivered: false,
+            redeliveries: 0,
+        };
+        let back = to_openwire(&d, 1).unwrap();
+        eprintln!(
+            "back props {:02x?}",
+            &back.marshalled_properties.clone().unwrap()[..]
+        );
+        assert_eq!(
+            back.properties().unwrap().get("s"),
+            Some(&PrimitiveValue::String("a\0b 世界".into()))
         );
     }
 }

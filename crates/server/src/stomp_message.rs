@@ -154,6 +154,9 @@ pub fn message_frame(delivery: &Delivery, subscription: &str, ack_id: Option<&st
         f.push_header("type", t.clone());
     }
     for (k, v) in &m.properties {
+        if k.starts_with(crate::openwire_message::INTERNAL_PREFIX) {
+            continue;
+        }
         f.push_header(k.clone(), v.to_text());
     }
     f.body = m.body.clone();
