@@ -236,7 +236,8 @@ impl Session {
         let (write_every, read_limit) = if inactivity > 0 {
             (
                 Duration::from_millis(inactivity / 3),
-                Duration::from_millis(inactivity * 2),
+                // The client writes at least every inactivity/3; allow some grace.
+                Duration::from_millis(inactivity + inactivity / 2),
             )
         } else {
             (Duration::from_secs(3600), Duration::MAX)
