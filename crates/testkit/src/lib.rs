@@ -4,12 +4,16 @@
 //!   SIGKILL, `stop()` SIGTERM, `restart()` starts it again on the same dir and port. Its
 //!   log is printed when a test panics; `Drop` kills the process.
 //! - [`reserve_port`]: a free loopback port, never handed out twice in one test process.
+//! - [`TcpProxy`]: a loopback proxy in front of a broker port; `cut()` drops every open
+//!   connection (network fault injection, e.g. for `failover:` clients).
 //! - [`wait_until`]: polls a predicate instead of sleeping.
 
 mod port;
+mod tcp_proxy;
 mod test_broker;
 
 pub use port::reserve_port;
+pub use tcp_proxy::TcpProxy;
 pub use test_broker::{binary, TestBroker};
 
 use std::time::{Duration, Instant};

@@ -29,6 +29,7 @@ pub fn binary() -> PathBuf {
 pub struct TestBroker {
     dir: tempfile::TempDir,
     stomp_port: u16,
+    openwire_port: u16,
     extra_args: Vec<String>,
     config: Option<String>,
     child: Option<Child>,
@@ -50,6 +51,7 @@ impl TestBroker {
         let mut broker = TestBroker {
             dir,
             stomp_port: reserve_port(),
+            openwire_port: reserve_port(),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             config: config.map(str::to_string),
             child: None,
@@ -61,6 +63,11 @@ impl TestBroker {
 
     pub fn stomp_addr(&self) -> String {
         format!("127.0.0.1:{}", self.stomp_port)
+    }
+
+    /// The OpenWire listener (`--openwire`); the same port across `restart()`.
+    pub fn openwire_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.openwire_port)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -96,7 +103,7 @@ impl TestBroker {
             .arg("--stomp")
             .arg(self.stomp_addr())
             .arg("--openwire")
-            .arg(format!("127.0.0.1:{}", reserve_port()))
+            .arg(self.openwire_addr())
             .arg("--console")
             .arg(format!("127.0.0.1:{}", reserve_port()));
         if let Some(c) = &self.config {
