@@ -242,6 +242,10 @@ impl Session {
         } else {
             (Duration::from_secs(3600), Duration::MAX)
         };
+        let connected = Instant::now();
+        let initial_delay = Duration::from_millis(
+            u64::try_from(negotiated.max_inactivity_duration_initial_delay).unwrap_or(0),
+        );
         let mut last_read = Instant::now();
         let mut last_write = Instant::now();
         let mut ticker = tokio::time::interval(Duration::from_millis(50));
@@ -296,7 +300,8 @@ impl Session {
                     }
                 }
                 _ = ticker.tick() => {
-                    if last_read.elapsed() > read_limit {
+                    // Like ActiveMQ, the read check starts after the negotiated initial delay.
+                    if connected.elapsed() > initial_delay && last_read.elapsed() > read_limit {
                         return Close::Error(format!("no data from the client for {read_limit:?}"));
                     }
                     if last_write.elapsed() >= write_every {

@@ -27,6 +27,7 @@ const RESERVED: &[&str] = &[
     "subscription",
     "ack",
     "JMSXDeliveryCount",
+    "amq-msg-type",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -88,10 +89,12 @@ pub fn message_from_send(
     temp_prefix: &str,
     now_ms: i64,
 ) -> Result<Message, MappingError> {
-    let kind = if frame.header("content-length").is_some() {
-        BodyKind::Bytes
-    } else {
-        BodyKind::Text
+    // ActiveMQ: `amq-msg-type` decides when given, else content-length means bytes.
+    let kind = match frame.header("amq-msg-type") {
+        Some("text") => BodyKind::Text,
+        Some("bytes") => BodyKind::Bytes,
+        _ if frame.header("content-length").is_some() => BodyKind::Bytes,
+        _ => BodyKind::Text,
     };
     let mut m = Message::new(id, destination, kind, frame.body.clone());
     m.timestamp = now_ms;

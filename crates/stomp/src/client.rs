@@ -243,7 +243,11 @@ impl StompClient {
         for (n, v) in headers {
             frame.push_header(*n, *v);
         }
-        frame.set_content_length();
+        // ActiveMQ reads a SEND with content-length as a BytesMessage and without it as a
+        // TextMessage: UTF-8 without NUL goes as text, anything else as bytes.
+        if frame.body.contains(&0) || std::str::from_utf8(&frame.body).is_err() {
+            frame.set_content_length();
+        }
         self.send_maybe_receipt(frame, receipt).await
     }
 

@@ -31,6 +31,18 @@ impl Broker {
         }
     }
 
+    /// The STOMP address (`OPENWIRE_TEST_BROKER_STOMP` for an external broker).
+    pub fn stomp_addr(&self) -> String {
+        match self {
+            Broker::Local(b) => b.stomp_addr(),
+            Broker::External(_) => {
+                std::env::var("OPENWIRE_TEST_BROKER_STOMP").unwrap_or_else(|_| {
+                    panic!("set OPENWIRE_TEST_BROKER_STOMP for cross-protocol tests")
+                })
+            }
+        }
+    }
+
     /// `tcp://HOST:PORT`
     pub fn tcp_url(&self) -> String {
         format!("tcp://{}", self.openwire_addr())

@@ -224,6 +224,10 @@ impl JavaProcess {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits until a stdout line equals `line`; false when `timeout` passes or the JVM exits
     /// first.
     pub fn wait_for_line(&mut self, line: &str, timeout: Duration) -> bool {

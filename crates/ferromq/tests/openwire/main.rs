@@ -12,6 +12,8 @@
 //! - `failover`: a producer and a consumer whose connections a proxy cuts mid-stream; no
 //!   sent message is lost.
 //! - `bad_input`: garbage on the OpenWire port closes that connection only.
+//! - `cross_protocol`: STOMP ⇄ JMS text, bytes and properties.
+//! - `keepalive`: a frozen client is detected and its messages go to another consumer.
 //!
 //! `OPENWIRE_TEST_BROKER=HOST:PORT` points every test at an already running broker instead
 //! (e.g. ActiveMQ 5.17 from `/work/shared/tools/activemq`, to check the tests themselves);
@@ -19,7 +21,9 @@
 
 mod bad_input;
 mod broker;
+mod cross_protocol;
 mod failover;
 mod java;
+mod keepalive;
 mod seed;
 mod suite;
