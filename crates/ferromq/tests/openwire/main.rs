@@ -13,6 +13,8 @@
 //!   sent message is lost.
 //! - `bad_input`: garbage on the OpenWire port closes that connection only.
 //! - `cross_protocol`: STOMP ⇄ JMS text, bytes and properties.
+//! - `dedupe`: a resent persistent message (same producer id and sequence) is answered but
+//!   not stored twice, even after the original was consumed.
 //! - `keepalive`: a frozen client is detected and its messages go to another consumer.
 //!
 //! `OPENWIRE_TEST_BROKER=HOST:PORT` points every test at an already running broker instead
@@ -22,6 +24,7 @@
 mod bad_input;
 mod broker;
 mod cross_protocol;
+mod dedupe;
 mod failover;
 mod java;
 mod keepalive;
