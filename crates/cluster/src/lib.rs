@@ -1,0 +1,1 @@
+//! HA (work in progress): the replicated store.
