@@ -1,0 +1,404 @@
+//! openraft's log storage over the journal (ARCHITECTURE decision 1: one log, no second
+//! fsync).
+//!
+//! Every Raft entry with index ≥ 1 is one journal record whose header carries the entry's
+//! `(term, index)`; the payload is the encoded ops for normal entries (the single-node
+//! record format), empty for a leader's blank entry, JSON for a membership change. The
+//! journal's indexes start at 1, openraft's at 0: entry 0 is the initial membership that
+//! `Raft::initialize` writes, identical on every node, so it is kept in a small file
+//! (`raft-init`) beside the segments. The vote and the last purged log id live in
+//! `raft-vote` and `raft-purged`, each replaced atomically (write, fsync, rename, fsync
+//! directory).
+//!
+//! `append` writes the batch under the journal lock (so it is readable at once) and hands
+//! the callback to a flusher thread, which runs one `fdatasync` for everything written
+//! since its last one and then completes every callback it holds: group commit, and the
+//! Raft core is never blocked on the disk.
+
+use crate::types::{entry_to_record, log_id, record_to_entry, Entry, RaftLogId, TypeConfig, Vote};
+use journal::{Journal, JournalError};
+use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::{OptionalSend, StorageError, StorageIOError};
+use std::fmt::Debug;
+use std::io::Write;
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+
+type NodeId = u64;
+
+const VOTE_FILE: &str = "raft-vote";
+const INIT_FILE: &str = "raft-init";
+const PURGED_FILE: &str = "raft-purged";
+
+/// Counters the store reports in `stats()`.
+#[derive(Debug, Default)]
+pub(crate) struct LogCounters {
+    pub last_index: AtomicU64,
+    pub syncs: AtomicU64,
+    pub disk_bytes: AtomicU64,
+    pub segments: AtomicUsize,
+    pub snapshots: AtomicU64,
+}
+
+/// What the log store, its readers, the flusher and the state machine (snapshots) share.
+pub(crate) struct LogShared {
+    journal: Mutex<Journal>,
+    dir: PathBuf,
+    sync: bool,
+    /// Entry 0 (openraft's initial membership), if written.
+    init: Mutex<Option<Entry>>,
+    purged: Mutex<Option<RaftLogId>>,
+    pub counters: LogCounters,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn io_err(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// Writes `data` to `dir/name` atomically and durably.
+pub(crate) fn write_file_atomic(
+    dir: &Path,
+    name: &str,
+    data: &[u8],
+    sync: bool,
+) -> std::io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let path = dir.join(name);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        if sync {
+            f.sync_all()?;
+        }
+    }
+    std::fs::rename(&tmp, &path)?;
+    if sync {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> std::io::Result<Option<T>> {
+    match std::fs::read(dir.join(name)) {
+        Ok(data) => serde_json::from_slice(&data)
+            .map(Some)
+            .map_err(|e| io_err(format!("{}: {e}", dir.join(name).display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl LogShared {
+    /// Opens the journal and the small files beside it.
+    pub(crate) fn open(config: journal::JournalConfig) -> Result<Arc<LogShared>, JournalError> {
+        let dir = config.dir.clone();
+        let sync = config.sync;
+        let journal = Journal::open(config)?;
+        let ioe = |e: std::io::Error| JournalError::Failed(e.to_string());
+        let init: Option<Entry> = read_json(&dir, INIT_FILE).map_err(ioe)?;
+        let mut purged: Option<RaftLogId> = read_json(&dir, PURGED_FILE).map_err(ioe)?;
+        // `Journal::open` purges a log that ends before its snapshot (a snapshot was
+        // installed and we stopped before purging): the purge point is the snapshot.
+        if let Some(snap) = journal.snapshot_meta() {
+            if journal.first_index() > 1
+                && snap.index + 1 == journal.first_index()
+                && !matches!(purged, Some(p) if p.index >= snap.index)
+            {
+                purged = Some(log_id(snap.term, snap.index));
+            }
+        }
+        let shared = LogShared {
+            journal: Mutex::new(journal),
+            dir,
+            sync,
+            init: Mutex::new(init),
+            purged: Mutex::new(purged),
+            counters: LogCounters::default(),
+        };
+        shared.update_counters(&lock(&shared.journal));
+        Ok(Arc::new(shared))
+    }
+
+    pub(crate) fn journal(&self) -> MutexGuard<'_, Journal> {
+        lock(&self.journal)
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn update_counters(&self, j: &Journal) {
+        let c = &self.counters;
+        c.last_index.store(j.last_index(), Ordering::Relaxed);
+        c.disk_bytes.store(j.disk_size(), Ordering::Relaxed);
+        c.segments.store(j.segment_count(), Ordering::Relaxed);
+    }
+
+    fn log_state(&self) -> LogState<TypeConfig> {
+        let j = self.journal();
+        let purged = *lock(&self.purged);
+        let from_log = if j.last_index() >= 1 && j.last_index() >= j.first_index() {
+            Some(log_id(j.last_term(), j.last_index()))
+        } else if j.last_index() == 0 {
+            lock(&self.init).as_ref().map(|e| e.log_id)
+        } else {
+            None
+        };
+        LogState {
+            last_purged_log_id: purged,
+            last_log_id: from_log.max(purged),
+        }
+    }
+
+    fn read_entries(&self, start: u64, end: u64) -> Result<Vec<Entry>, StorageError<NodeId>> {
+        let mut out = Vec::new();
+        let mut next = start;
+        if next >= end {
+            return Ok(out);
+        }
+        if next == 0 {
+            match lock(&self.init).as_ref() {
+                Some(e) => out.push(e.clone()),
+                None => return Ok(out),
+            }
+            next = 1;
+        }
+        if next >= end {
+            return Ok(out);
+        }
+        let j = self.journal();
+        if next < j.first_index() {
+            return Ok(out);
+        }
+        let iter = j.entries(next).map_err(|e| StorageIOError::read_logs(&e))?;
+        for item in iter {
+            let (rec, _) = item.map_err(|e| StorageIOError::read_logs(&e))?;
+            if rec.index >= end || rec.index != next {
+                break;
+            }
+            let entry = record_to_entry(rec.term, rec.index, rec.kind, rec.payload)
+                .map_err(|e| StorageIOError::read_log_at_index(rec.index, &io_err(e)))?;
+            out.push(entry);
+            next += 1;
+        }
+        Ok(out)
+    }
+}
+
+/// Reads entries for openraft's replication tasks.
+#[derive(Clone)]
+pub struct JournalLogReader {
+    shared: Arc<LogShared>,
+}
+
+fn bounds(range: &impl RangeBounds<u64>) -> (u64, u64) {
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s + 1,
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => e.saturating_add(1),
+        Bound::Excluded(&e) => e,
+        Bound::Unbounded => u64::MAX,
+    };
+    (start, end)
+}
+
+impl RaftLogReader<TypeConfig> for JournalLogReader {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError<NodeId>> {
+        let (start, end) = bounds(&range);
+        self.shared.read_entries(start, end)
+    }
+}
+
+enum Flush {
+    Done(LogFlushed<TypeConfig>),
+    Stop,
+}
+
+/// openraft's `RaftLogStorage` over a [`journal::Journal`].
+pub struct JournalLogStore {
+    shared: Arc<LogShared>,
+    vote: Option<Vote>,
+    flush: mpsc::Sender<Flush>,
+}
+
+impl JournalLogStore {
+    /// Starts the flusher thread. The vote is read from `raft-vote`.
+    pub(crate) fn new(shared: Arc<LogShared>) -> std::io::Result<JournalLogStore> {
+        let vote = read_json(shared.dir(), VOTE_FILE)?;
+        let (flush, rx) = mpsc::channel::<Flush>();
+        let flusher = shared.clone();
+        std::thread::Builder::new()
+            .name("raft-log-flush".into())
+            .spawn(move || flusher_loop(&flusher, &rx))?;
+        Ok(JournalLogStore {
+            shared,
+            vote,
+            flush,
+        })
+    }
+}
+
+impl Drop for JournalLogStore {
+    fn drop(&mut self) {
+        let _ = self.flush.send(Flush::Stop);
+    }
+}
+
+/// One fdatasync for everything written before it, then every waiting callback.
+fn flusher_loop(shared: &LogShared, rx: &mpsc::Receiver<Flush>) {
+    let mut waiting = Vec::new();
+    'outer: while let Ok(first) = rx.recv() {
+        let mut stop = false;
+        for msg in std::iter::once(first).chain(rx.try_iter()) {
+            match msg {
+                Flush::Done(cb) => waiting.push(cb),
+                Flush::Stop => stop = true,
+            }
+        }
+        if !waiting.is_empty() {
+            let result = {
+                let mut j = shared.journal();
+                let r = j.sync();
+                shared.update_counters(&j);
+                r
+            };
+            shared.counters.syncs.fetch_add(1, Ordering::Relaxed);
+            let error = result.err().map(|e| e.to_string());
+            for cb in waiting.drain(..) {
+                cb.log_io_completed(match &error {
+                    None => Ok(()),
+                    Some(e) => Err(io_err(e)),
+                });
+            }
+        }
+        if stop {
+            break 'outer;
+        }
+    }
+}
+
+impl RaftLogReader<TypeConfig> for JournalLogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError<NodeId>> {
+        let (start, end) = bounds(&range);
+        self.shared.read_entries(start, end)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for JournalLogStore {
+    type LogReader = JournalLogReader;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
+        Ok(self.shared.log_state())
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        JournalLogReader {
+            shared: self.shared.clone(),
+        }
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError<NodeId>> {
+        let data = serde_json::to_vec(vote).map_err(|e| StorageIOError::write_vote(&e))?;
+        write_file_atomic(self.shared.dir(), VOTE_FILE, &data, self.shared.sync)
+            .map_err(|e| StorageIOError::write_vote(&e))?;
+        self.vote = Some(*vote);
+        Ok(())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError<NodeId>> {
+        Ok(self.vote)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut records = Vec::new();
+        for entry in entries {
+            if entry.log_id.index == 0 {
+                let data =
+                    serde_json::to_vec(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
+                write_file_atomic(self.shared.dir(), INIT_FILE, &data, self.shared.sync)
+                    .map_err(|e| StorageIOError::write_logs(&e))?;
+                *lock(&self.shared.init) = Some(entry);
+                continue;
+            }
+            let (term, index, kind, payload) =
+                entry_to_record(&entry).map_err(|e| StorageIOError::write_logs(&io_err(e)))?;
+            records.push(journal::Entry {
+                term,
+                index,
+                kind,
+                payload,
+            });
+        }
+        if !records.is_empty() {
+            let mut j = self.shared.journal();
+            j.append_entries(&records)
+                .map_err(|e| StorageIOError::write_logs(&e))?;
+            self.shared
+                .counters
+                .last_index
+                .store(j.last_index(), Ordering::Relaxed);
+        }
+        if let Err(mpsc::SendError(Flush::Done(cb))) = self.flush.send(Flush::Done(callback)) {
+            cb.log_io_completed(Err(io_err("log flusher stopped")));
+        }
+        Ok(())
+    }
+
+    async fn truncate(&mut self, log_id: RaftLogId) -> Result<(), StorageError<NodeId>> {
+        tracing::info!(
+            from = log_id.index,
+            "raft log: truncating conflicting entries"
+        );
+        if log_id.index == 0 {
+            let _ = std::fs::remove_file(self.shared.dir().join(INIT_FILE));
+            *lock(&self.shared.init) = None;
+        }
+        let mut j = self.shared.journal();
+        j.truncate_after(log_id.index.saturating_sub(1))
+            .map_err(|e| StorageIOError::write_logs(&e))?;
+        self.shared.update_counters(&j);
+        Ok(())
+    }
+
+    async fn purge(&mut self, log_id: RaftLogId) -> Result<(), StorageError<NodeId>> {
+        // The purge point is durable before any segment goes, so `get_log_state` never
+        // reports entries that are no longer there.
+        let data = serde_json::to_vec(&log_id).map_err(|e| StorageIOError::write_logs(&e))?;
+        write_file_atomic(self.shared.dir(), PURGED_FILE, &data, self.shared.sync)
+            .map_err(|e| StorageIOError::write_logs(&e))?;
+        *lock(&self.shared.purged) = Some(log_id);
+        let mut j = self.shared.journal();
+        j.purge_through(log_id.index)
+            .map_err(|e| StorageIOError::write_logs(&e))?;
+        self.shared.update_counters(&j);
+        tracing::debug!(
+            through = log_id.index,
+            segments = j.segment_count(),
+            "raft log purged"
+        );
+        Ok(())
+    }
+}

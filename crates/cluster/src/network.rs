@@ -1,0 +1,328 @@
+//! Raft RPCs over TCP between the nodes.
+//!
+//! A frame is `[u32 BE length][u8 type][u32 BE header length][JSON header][raw bytes]`.
+//! Entry payloads and snapshot chunks travel as raw bytes after the header (no JSON
+//! number arrays), everything else as JSON. Each side of a connection handles one request
+//! at a time; a client keeps one connection per peer, reconnects on the next call after
+//! any error, and bounds every call by openraft's RPC deadline.
+
+use crate::types::{
+    entry_to_record, record_to_entry, Entry, NodeId, Raft, RaftLogId, SnapshotMeta, TypeConfig,
+    Vote,
+};
+use bytes::Bytes;
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{Backoff, RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use openraft::BasicNode;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const APPEND: u8 = 1;
+const VOTE: u8 = 2;
+const SNAPSHOT: u8 = 3;
+const RESPONSE: u8 = 0x80;
+/// Largest frame accepted (a batch of entries or a snapshot chunk).
+const MAX_FRAME: usize = 512 << 20;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[derive(Serialize, Deserialize)]
+struct AppendHeader {
+    vote: Vote,
+    prev_log_id: Option<RaftLogId>,
+    leader_commit: Option<RaftLogId>,
+    /// `(term, index, kind, payload length)` per entry; payloads follow the header.
+    entries: Vec<(u64, u64, u8, u32)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotHeader {
+    vote: Vote,
+    meta: SnapshotMeta,
+    offset: u64,
+    done: bool,
+}
+
+fn invalid(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+}
+
+fn frame(kind: u8, header: &[u8], raw: &[&[u8]]) -> Vec<u8> {
+    let raw_len: usize = raw.iter().map(|r| r.len()).sum();
+    let len = 1 + 4 + header.len() + raw_len;
+    let mut out = Vec::with_capacity(4 + len);
+    out.extend_from_slice(&(len as u32).to_be_bytes());
+    out.push(kind);
+    out.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    out.extend_from_slice(header);
+    for r in raw {
+        out.extend_from_slice(r);
+    }
+    out
+}
+
+/// Reads one frame: `(type, header, raw)`.
+async fn read_frame(stream: &mut TcpStream) -> std::io::Result<(u8, Bytes, Bytes)> {
+    let len = stream.read_u32().await? as usize;
+    if !(5..=MAX_FRAME).contains(&len) {
+        return Err(invalid(format!("bad frame length {len}")));
+    }
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).await?;
+    let body = Bytes::from(body);
+    let kind = body[0];
+    let hlen = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+    if 5 + hlen > len {
+        return Err(invalid("header longer than frame"));
+    }
+    Ok((kind, body.slice(5..5 + hlen), body.slice(5 + hlen..)))
+}
+
+fn encode_append(rpc: &AppendEntriesRequest<TypeConfig>) -> std::io::Result<Vec<u8>> {
+    let mut entries = Vec::with_capacity(rpc.entries.len());
+    let mut payloads = Vec::with_capacity(rpc.entries.len());
+    for e in &rpc.entries {
+        let (term, index, kind, payload) = entry_to_record(e).map_err(invalid)?;
+        entries.push((term, index, kind, payload.len() as u32));
+        payloads.push(payload);
+    }
+    let header = serde_json::to_vec(&AppendHeader {
+        vote: rpc.vote,
+        prev_log_id: rpc.prev_log_id,
+        leader_commit: rpc.leader_commit,
+        entries,
+    })?;
+    let raw: Vec<&[u8]> = payloads.iter().map(|p| &p[..]).collect();
+    Ok(frame(APPEND, &header, &raw))
+}
+
+fn decode_append(header: &[u8], raw: &Bytes) -> std::io::Result<AppendEntriesRequest<TypeConfig>> {
+    let h: AppendHeader = serde_json::from_slice(header)?;
+    let mut entries: Vec<Entry> = Vec::with_capacity(h.entries.len());
+    let mut at = 0usize;
+    for (term, index, kind, len) in h.entries {
+        let end = at + len as usize;
+        if end > raw.len() {
+            return Err(invalid("entry payload past the end of the frame"));
+        }
+        entries.push(record_to_entry(term, index, kind, raw.slice(at..end)).map_err(invalid)?);
+        at = end;
+    }
+    Ok(AppendEntriesRequest {
+        vote: h.vote,
+        prev_log_id: h.prev_log_id,
+        leader_commit: h.leader_commit,
+        entries,
+    })
+}
+
+/// Serves the Raft RPCs of the other nodes on `listener` until the task is aborted.
+pub(crate) async fn serve(listener: TcpListener, raft: Raft) {
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let raft = raft.clone();
+                    conns.spawn(async move {
+                        if let Err(e) = serve_conn(stream, raft).await {
+                            tracing::debug!(%peer, error = %e, "raft connection closed");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "raft listener accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+async fn serve_conn(mut stream: TcpStream, raft: Raft) -> std::io::Result<()> {
+    loop {
+        let (kind, header, raw) = match read_frame(&mut stream).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let reply = match kind {
+            APPEND => {
+                let rpc = decode_append(&header, &raw)?;
+                serde_json::to_vec(&raft.append_entries(rpc).await)?
+            }
+            VOTE => {
+                let rpc: VoteRequest<NodeId> = serde_json::from_slice(&header)?;
+                serde_json::to_vec(&raft.vote(rpc).await)?
+            }
+            SNAPSHOT => {
+                let h: SnapshotHeader = serde_json::from_slice(&header)?;
+                let rpc = InstallSnapshotRequest {
+                    vote: h.vote,
+                    meta: h.meta,
+                    offset: h.offset,
+                    data: raw.to_vec(),
+                    done: h.done,
+                };
+                serde_json::to_vec(&raft.install_snapshot(rpc).await)?
+            }
+            other => return Err(invalid(format!("unknown request type {other}"))),
+        };
+        stream
+            .write_all(&frame(kind | RESPONSE, &reply, &[]))
+            .await?;
+    }
+}
+
+/// Creates a [`PeerClient`] per target.
+#[derive(Clone, Default)]
+pub struct TcpNetwork {}
+
+impl RaftNetworkFactory<TypeConfig> for TcpNetwork {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerClient {
+        PeerClient {
+            target,
+            addr: crate::types::strip_scheme(&node.addr).to_string(),
+            conn: None,
+        }
+    }
+}
+
+enum CallError {
+    Connect(std::io::Error),
+    Io(std::io::Error),
+}
+
+/// One peer's RPC client: one connection, opened on demand and again after an error.
+pub struct PeerClient {
+    target: NodeId,
+    addr: String,
+    conn: Option<TcpStream>,
+}
+
+impl PeerClient {
+    async fn exchange(&mut self, request: &[u8], kind: u8) -> Result<Bytes, CallError> {
+        if self.conn.is_none() {
+            let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
+                .await
+                .map_err(|_| {
+                    CallError::Connect(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("connecting to {} timed out", self.addr),
+                    ))
+                })?
+                .map_err(CallError::Connect)?;
+            let _ = stream.set_nodelay(true);
+            self.conn = Some(stream);
+        }
+        let Some(stream) = self.conn.as_mut() else {
+            return Err(CallError::Io(invalid("no connection")));
+        };
+        stream.write_all(request).await.map_err(CallError::Io)?;
+        let (got, header, _) = read_frame(stream).await.map_err(CallError::Io)?;
+        if got != kind | RESPONSE {
+            return Err(CallError::Io(invalid(format!(
+                "unexpected response type {got}"
+            ))));
+        }
+        Ok(header)
+    }
+
+    /// Sends a request and decodes the JSON reply, within `ttl`.
+    async fn call<T, E>(
+        &mut self,
+        kind: u8,
+        request: std::io::Result<Vec<u8>>,
+        ttl: Duration,
+    ) -> Result<T, RPCError<NodeId, BasicNode, E>>
+    where
+        T: serde::de::DeserializeOwned,
+        E: std::error::Error + serde::de::DeserializeOwned,
+    {
+        let request = request.map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let result = tokio::time::timeout(ttl, self.exchange(&request, kind)).await;
+        let header = match result {
+            Ok(Ok(h)) => h,
+            Ok(Err(CallError::Connect(e))) => {
+                self.conn = None;
+                return Err(RPCError::Unreachable(Unreachable::new(&e)));
+            }
+            Ok(Err(CallError::Io(e))) => {
+                self.conn = None;
+                return Err(RPCError::Network(NetworkError::new(&e)));
+            }
+            Err(_) => {
+                self.conn = None;
+                let e = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "rpc to node {} at {} timed out after {ttl:?}",
+                        self.target, self.addr
+                    ),
+                );
+                return Err(RPCError::Network(NetworkError::new(&e)));
+            }
+        };
+        let reply: Result<T, E> = serde_json::from_slice(&header).map_err(|e| {
+            self.conn = None;
+            RPCError::Network(NetworkError::new(&e))
+        })?;
+        reply.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        self.call(APPEND, encode_append(&rpc), option.hard_ttl())
+            .await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        let header = serde_json::to_vec(&SnapshotHeader {
+            vote: rpc.vote,
+            meta: rpc.meta,
+            offset: rpc.offset,
+            done: rpc.done,
+        })
+        .map(|h| frame(SNAPSHOT, &h, &[&rpc.data]))
+        .map_err(std::io::Error::from);
+        self.call(SNAPSHOT, header, option.hard_ttl()).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        let request = serde_json::to_vec(&rpc)
+            .map(|h| frame(VOTE, &h, &[]))
+            .map_err(std::io::Error::from);
+        self.call(VOTE, request, option.hard_ttl()).await
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::new(std::iter::repeat(Duration::from_millis(100)))
+    }
+}

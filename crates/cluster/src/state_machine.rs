@@ -1,0 +1,269 @@
+//! openraft's state machine: committed entries are applied, in index order, to the
+//! broker's [`broker::store::StateMachine`]; snapshots are that state machine's ops
+//! (`StateMachine::snapshot`, encoded with `encode_ops`), written to the journal's
+//! snapshot file.
+//!
+//! The journal snapshot file holds `[u32 BE length][openraft SnapshotMeta as JSON][ops]`;
+//! its journal meta is the `(term, index)` of the last entry it covers, so the journal's
+//! own purge and recovery rules apply unchanged. Snapshot data on the wire is the ops
+//! alone.
+
+use crate::log_store::LogShared;
+use crate::types::{RaftLogId, SnapshotMeta, StoredMembership, TypeConfig};
+use broker::op_codec::{decode_ops, encode_ops};
+use broker::store::{StateMachine, StoreOp};
+use bytes::Bytes;
+use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot};
+use openraft::{EntryPayload, OptionalSend, StorageError, StorageIOError};
+use std::io::Cursor;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+type NodeId = u64;
+
+/// Called before a snapshot from the leader replaces state this node already holds: it
+/// must empty the broker state (the snapshot's ops are applied next).
+pub type ResetHook = Arc<dyn Fn() + Send + Sync>;
+
+struct Applied {
+    last_applied: Option<RaftLogId>,
+    membership: StoredMembership,
+    /// Ops were applied to the broker state (so installing a snapshot must reset it).
+    has_state: bool,
+}
+
+pub(crate) struct SmShared {
+    machine: Arc<dyn StateMachine>,
+    reset: Option<ResetHook>,
+    log: Arc<LogShared>,
+    applied: Mutex<Applied>,
+    snapshot_seq: std::sync::atomic::AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn other(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+fn encode_snapshot_file(meta: &SnapshotMeta, ops: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    let json = serde_json::to_vec(meta)?;
+    let mut out = Vec::with_capacity(4 + json.len() + ops.len());
+    out.extend_from_slice(&(json.len() as u32).to_be_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(ops);
+    Ok(out)
+}
+
+fn decode_snapshot_file(data: &Bytes) -> Result<(SnapshotMeta, Bytes), String> {
+    if data.len() < 4 {
+        return Err("snapshot file too short".into());
+    }
+    let len = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize;
+    if data.len() < 4 + len {
+        return Err("snapshot meta truncated".into());
+    }
+    let meta = serde_json::from_slice(&data[4..4 + len]).map_err(|e| e.to_string())?;
+    Ok((meta, data.slice(4 + len..)))
+}
+
+impl SmShared {
+    /// Loads the journal's snapshot (if any) into `machine`.
+    pub(crate) fn open(
+        log: Arc<LogShared>,
+        machine: Arc<dyn StateMachine>,
+        reset: Option<ResetHook>,
+    ) -> Result<Arc<SmShared>, String> {
+        let mut applied = Applied {
+            last_applied: None,
+            membership: StoredMembership::default(),
+            has_state: false,
+        };
+        let snapshot = log.journal().read_snapshot().map_err(|e| e.to_string())?;
+        if let Some((jmeta, data)) = snapshot {
+            let (meta, ops) = decode_snapshot_file(&data)?;
+            let ops = decode_ops(&ops).map_err(|e| format!("snapshot {}: {e}", jmeta.index))?;
+            machine.apply(jmeta.index, &ops);
+            tracing::info!(index = jmeta.index, ops = ops.len(), "loaded snapshot");
+            applied.last_applied = meta.last_log_id;
+            applied.membership = meta.last_membership;
+            applied.has_state = !ops.is_empty();
+        }
+        Ok(Arc::new(SmShared {
+            machine,
+            reset,
+            log,
+            applied: Mutex::new(applied),
+            snapshot_seq: std::sync::atomic::AtomicU64::new(0),
+        }))
+    }
+
+    fn read_current(&self) -> Result<Option<(SnapshotMeta, Bytes)>, StorageError<NodeId>> {
+        let snapshot = self
+            .log
+            .journal()
+            .read_snapshot()
+            .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
+        match snapshot {
+            None => Ok(None),
+            Some((_, data)) => {
+                let (meta, ops) = decode_snapshot_file(&data)
+                    .map_err(|e| StorageIOError::read_snapshot(None, &other(e)))?;
+                Ok(Some((meta, ops)))
+            }
+        }
+    }
+
+    fn write_snapshot(&self, meta: &SnapshotMeta, ops: &[u8]) -> Result<(), StorageError<NodeId>> {
+        let file = encode_snapshot_file(meta, ops)
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        let jmeta = journal::SnapshotMeta {
+            index: meta.last_log_id.map_or(0, |l| l.index),
+            term: meta.last_log_id.map_or(0, |l| l.leader_id.term),
+        };
+        let mut j = self.log.journal();
+        j.write_snapshot(jmeta, &file)
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        self.log.update_counters(&j);
+        self.log.counters.snapshots.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The state machine handed to openraft.
+pub struct BrokerStateMachine {
+    shared: Arc<SmShared>,
+}
+
+impl BrokerStateMachine {
+    pub(crate) fn new(shared: Arc<SmShared>) -> BrokerStateMachine {
+        BrokerStateMachine { shared }
+    }
+}
+
+/// Builds a snapshot from ops captured when the builder was made (in the state machine's
+/// task, between two applies, so they match `last_applied` exactly).
+pub struct OpsSnapshotBuilder {
+    shared: Arc<SmShared>,
+    ops: Vec<StoreOp>,
+    last_applied: Option<RaftLogId>,
+    membership: StoredMembership,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for OpsSnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        let data = encode_ops(&self.ops);
+        let seq = self.shared.snapshot_seq.fetch_add(1, Ordering::Relaxed);
+        let meta = SnapshotMeta {
+            last_log_id: self.last_applied,
+            last_membership: self.membership.clone(),
+            snapshot_id: match self.last_applied {
+                Some(l) => format!("{}-{}-{seq}", l.leader_id.term, l.index),
+                None => format!("none-{seq}"),
+            },
+        };
+        self.shared.write_snapshot(&meta, &data)?;
+        tracing::info!(index = ?self.last_applied.map(|l| l.index), bytes = data.len(), "snapshot built");
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data.to_vec())),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for BrokerStateMachine {
+    type SnapshotBuilder = OpsSnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<RaftLogId>, StoredMembership), StorageError<NodeId>> {
+        let a = lock(&self.shared.applied);
+        Ok((a.last_applied, a.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<u64>, StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = crate::types::Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut out = Vec::new();
+        for entry in entries {
+            let index = entry.log_id.index;
+            match entry.payload {
+                EntryPayload::Blank => {}
+                EntryPayload::Normal(ops) => {
+                    let ops = decode_ops(&ops.0)
+                        .map_err(|e| StorageIOError::apply(entry.log_id, &other(e)))?;
+                    self.shared.machine.apply(index, &ops);
+                    lock(&self.shared.applied).has_state = true;
+                }
+                EntryPayload::Membership(m) => {
+                    lock(&self.shared.applied).membership =
+                        StoredMembership::new(Some(entry.log_id), m);
+                }
+            }
+            lock(&self.shared.applied).last_applied = Some(entry.log_id);
+            out.push(index);
+        }
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        let a = lock(&self.shared.applied);
+        OpsSnapshotBuilder {
+            shared: self.shared.clone(),
+            ops: self.shared.machine.snapshot(),
+            last_applied: a.last_applied,
+            membership: a.membership.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(
+        &mut self,
+    ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError<NodeId>> {
+        let data = Bytes::from(snapshot.into_inner());
+        let ops = decode_ops(&data)
+            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &other(e)))?;
+        self.shared.write_snapshot(meta, &data)?;
+        let has_state = lock(&self.shared.applied).has_state;
+        if has_state {
+            match &self.shared.reset {
+                Some(reset) => reset(),
+                None => {
+                    return Err(StorageIOError::write_state_machine(&other(
+                        "a snapshot from the leader must replace existing broker state, \
+                         but the state machine cannot be reset (restart the node to load it)",
+                    ))
+                    .into())
+                }
+            }
+        }
+        let index = meta.last_log_id.map_or(0, |l| l.index);
+        self.shared.machine.apply(index, &ops);
+        tracing::info!(index, ops = ops.len(), "installed snapshot from the leader");
+        let mut a = lock(&self.shared.applied);
+        a.last_applied = meta.last_log_id;
+        a.membership = meta.last_membership.clone();
+        a.has_state = !ops.is_empty();
+        Ok(())
+    }
+
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
+        Ok(self.shared.read_current()?.map(|(meta, ops)| Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(ops.to_vec())),
+        }))
+    }
+}

@@ -1,0 +1,315 @@
+//! The replicated store: `broker::store::Store` over a Raft node.
+
+use crate::log_store::{JournalLogStore, LogShared};
+use crate::network::{serve, TcpNetwork};
+use crate::state_machine::{BrokerStateMachine, ResetHook, SmShared};
+use crate::types::{strip_scheme, NodeId, OpsPayload, Raft};
+use broker::op_codec::encode_ops;
+use broker::store::{AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats};
+use futures_util::FutureExt;
+use journal::JournalConfig;
+use openraft::error::ClientWriteError;
+use openraft::{BasicNode, ServerState, SnapshotPolicy};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// How one node of a replicated cluster runs.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub node_id: NodeId,
+    /// Every node of the cluster, this one included: id → replication address
+    /// (`host:port` or `tcp://host:port`), the address the other nodes connect to.
+    pub peers: BTreeMap<NodeId, String>,
+    /// This node's journal (the Raft log).
+    pub journal: JournalConfig,
+    pub heartbeat_interval: Duration,
+    pub election_timeout_min: Duration,
+    pub election_timeout_max: Duration,
+    /// A snapshot is built after this many entries since the last one.
+    pub snapshot_after_entries: u64,
+    /// Entries kept in the log below a snapshot (so a briefly lagging follower catches up
+    /// from the log rather than from a snapshot).
+    pub keep_entries_after_snapshot: u64,
+}
+
+impl ClusterConfig {
+    pub fn new(node_id: NodeId, peers: BTreeMap<NodeId, String>, journal: JournalConfig) -> Self {
+        ClusterConfig {
+            node_id,
+            peers,
+            journal,
+            heartbeat_interval: Duration::from_millis(50),
+            election_timeout_min: Duration::from_millis(300),
+            election_timeout_max: Duration::from_millis(600),
+            snapshot_after_entries: 50_000,
+            keep_entries_after_snapshot: 1_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("invalid cluster configuration: {0}")]
+    Config(String),
+    #[error("journal: {0}")]
+    Journal(#[from] journal::JournalError),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("state machine: {0}")]
+    StateMachine(String),
+    #[error("raft: {0}")]
+    Raft(String),
+}
+
+/// This node's part in the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The Raft leader: the master, the only node that takes writes.
+    Master,
+    /// A follower or candidate.
+    Slave,
+    /// Stopped.
+    Shutdown,
+}
+
+/// What `ferromq cluster status` reports about a node (ARCHITECTURE decision 6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStatus {
+    pub id: NodeId,
+    pub address: String,
+    pub role: Role,
+    pub term: u64,
+    pub last_log_index: u64,
+    pub applied_index: u64,
+    /// The leader this node knows of.
+    pub leader: Option<NodeId>,
+}
+
+/// A node of a replicated cluster, and the broker's store on it.
+pub struct ReplicatedStore {
+    id: NodeId,
+    peers: BTreeMap<NodeId, String>,
+    raft: Raft,
+    log: Arc<LogShared>,
+    server: Mutex<Option<JoinHandle<()>>>,
+    closed: AtomicBool,
+}
+
+impl ReplicatedStore {
+    /// Binds this node's address from `config.peers` and starts it (see [`Self::start`]).
+    ///
+    /// # Errors
+    /// See [`Self::start`]; also when the address cannot be bound.
+    pub async fn open(
+        config: ClusterConfig,
+        machine: Arc<dyn StateMachine>,
+        reset: Option<ResetHook>,
+    ) -> Result<ReplicatedStore, ClusterError> {
+        let addr = config.peers.get(&config.node_id).ok_or_else(|| {
+            ClusterError::Config(format!("node {} is not in its peers list", config.node_id))
+        })?;
+        let listener = TcpListener::bind(strip_scheme(addr)).await?;
+        Self::start(config, listener, machine, reset).await
+    }
+
+    /// Opens the journal, loads its snapshot into `machine`, starts the Raft node serving
+    /// peers on `listener`, and forms the cluster from `config.peers` if this node's log
+    /// is empty (every node may do so: they all write the same initial membership).
+    /// Committed entries after the snapshot are applied once a leader confirms them.
+    ///
+    /// `reset` empties `machine` before a snapshot from the leader replaces the state it
+    /// holds (a node that lagged behind the leader's purged log); without it such a node
+    /// stops with an error and must be restarted.
+    ///
+    /// # Errors
+    /// A bad config, journal I/O or corruption, an undecodable snapshot.
+    pub async fn start(
+        config: ClusterConfig,
+        listener: TcpListener,
+        machine: Arc<dyn StateMachine>,
+        reset: Option<ResetHook>,
+    ) -> Result<ReplicatedStore, ClusterError> {
+        if !config.peers.contains_key(&config.node_id) {
+            return Err(ClusterError::Config(format!(
+                "node {} is not in its peers list",
+                config.node_id
+            )));
+        }
+        let ms = |d: Duration| d.as_millis() as u64;
+        let raft_config = openraft::Config {
+            cluster_name: "ferromq".into(),
+            heartbeat_interval: ms(config.heartbeat_interval),
+            election_timeout_min: ms(config.election_timeout_min),
+            election_timeout_max: ms(config.election_timeout_max),
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_after_entries),
+            max_in_snapshot_log_to_keep: config.keep_entries_after_snapshot,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| ClusterError::Config(e.to_string()))?;
+
+        let log = LogShared::open(config.journal.clone())?;
+        let sm = SmShared::open(log.clone(), machine, reset).map_err(ClusterError::StateMachine)?;
+        let log_store = JournalLogStore::new(log.clone())?;
+        let raft = Raft::new(
+            config.node_id,
+            Arc::new(raft_config),
+            TcpNetwork::default(),
+            log_store,
+            BrokerStateMachine::new(sm),
+        )
+        .await
+        .map_err(|e| ClusterError::Raft(e.to_string()))?;
+        let server = tokio::spawn(serve(listener, raft.clone()));
+
+        let initialized = raft
+            .is_initialized()
+            .await
+            .map_err(|e| ClusterError::Raft(e.to_string()))?;
+        if !initialized {
+            let members: BTreeMap<NodeId, BasicNode> = config
+                .peers
+                .iter()
+                .map(|(id, addr)| (*id, BasicNode::new(strip_scheme(addr))))
+                .collect();
+            if let Err(e) = raft.initialize(members).await {
+                // Another node's initial membership got here first: same cluster.
+                tracing::debug!(error = %e, "cluster already initialized");
+            }
+        }
+        Ok(ReplicatedStore {
+            id: config.node_id,
+            peers: config.peers,
+            raft,
+            log,
+            server: Mutex::new(Some(server)),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn node_id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The openraft handle (metrics, membership changes, tests).
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    pub fn is_leader(&self) -> bool {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        m.state == ServerState::Leader && m.current_leader == Some(self.id)
+    }
+
+    /// The leader this node knows of, with its replication address.
+    pub fn leader(&self) -> Option<(NodeId, String)> {
+        let leader = self.raft.metrics().borrow().current_leader?;
+        let addr = self.peers.get(&leader).cloned().unwrap_or_default();
+        Some((leader, addr))
+    }
+
+    pub fn status(&self) -> NodeStatus {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        NodeStatus {
+            id: self.id,
+            address: self.peers.get(&self.id).cloned().unwrap_or_default(),
+            role: match m.state {
+                ServerState::Leader => Role::Master,
+                ServerState::Shutdown => Role::Shutdown,
+                _ => Role::Slave,
+            },
+            term: m.current_term,
+            last_log_index: m.last_log_index.unwrap_or(0),
+            applied_index: m.last_applied.map_or(0, |l| l.index),
+            leader: m.current_leader,
+        }
+    }
+
+    /// Stops the node: no more appends, the Raft core and the peer listener end.
+    pub async fn shutdown(&self) {
+        self.closed.store(true, Ordering::Release);
+        let server = self.server.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(server) = server {
+            server.abort();
+        }
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+    }
+
+    fn not_master(&self) -> StoreError {
+        match self.leader() {
+            Some((id, addr)) if id != self.id => {
+                tracing::debug!(leader = id, address = %addr, "append refused: not the master");
+            }
+            _ => tracing::debug!("append refused: not the master, no leader known"),
+        }
+        StoreError::NotMaster
+    }
+}
+
+impl Store for ReplicatedStore {
+    fn append(&self, ops: Vec<StoreOp>) -> AppendFuture {
+        if self.closed.load(Ordering::Acquire) {
+            return Box::pin(std::future::ready(Err(StoreError::Closed)));
+        }
+        if !self.is_leader() {
+            return Box::pin(std::future::ready(Err(self.not_master())));
+        }
+        let payload = OpsPayload(encode_ops(&ops));
+        let raft = self.raft.clone();
+        // The request goes into the Raft core's unbounded queue on the first poll, which
+        // happens here: log order is call order (`Store::append`'s promise).
+        let mut proposed = Box::pin(async move { raft.client_write_ff(payload).await });
+        let sent = (&mut proposed).now_or_never();
+        let id = self.id;
+        Box::pin(async move {
+            let receiver = match sent {
+                Some(r) => r,
+                None => proposed.await,
+            }
+            .map_err(|_| StoreError::Closed)?;
+            match receiver.await {
+                Ok(Ok(response)) => Ok(response.log_id.index),
+                Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
+                    tracing::debug!(node = id, leader = ?f.leader_id, "append refused: leadership lost");
+                    Err(StoreError::NotMaster)
+                }
+                Ok(Err(e)) => Err(StoreError::Io(e.to_string())),
+                Err(_) => Err(StoreError::Closed),
+            }
+        })
+    }
+
+    fn stats(&self) -> StoreStats {
+        let c = &self.log.counters;
+        StoreStats {
+            last_index: c.last_index.load(Ordering::Relaxed),
+            disk_bytes: c.disk_bytes.load(Ordering::Relaxed),
+            segments: c.segments.load(Ordering::Relaxed),
+            syncs: c.syncs.load(Ordering::Relaxed),
+            snapshots: c.snapshots.load(Ordering::Relaxed),
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread {
+            let raft = self.raft.clone();
+            handle.spawn(async move {
+                let _ = raft.shutdown().await;
+            });
+            return;
+        }
+        tokio::task::block_in_place(|| handle.block_on(self.shutdown()));
+    }
+}

@@ -1,0 +1,387 @@
+//! Three Raft nodes in one process on loopback, each with its own journal and recording
+//! state machine.
+
+use broker::store::{StateMachine, Store, StoreError, StoreOp};
+use cluster::{ClusterConfig, ReplicatedStore, ResetHook, Role};
+use journal::JournalConfig;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Records the `ProducerMark` seqs it applies, in order; its snapshot is that list.
+#[derive(Default)]
+struct Recording {
+    state: Mutex<RecState>,
+}
+
+#[derive(Default)]
+struct RecState {
+    seqs: Vec<u64>,
+    last_index: u64,
+    resets: u64,
+}
+
+impl Recording {
+    fn seqs(&self) -> Vec<u64> {
+        self.state.lock().unwrap().seqs.clone()
+    }
+    fn resets(&self) -> u64 {
+        self.state.lock().unwrap().resets
+    }
+}
+
+impl StateMachine for Recording {
+    fn apply(&self, index: u64, ops: &[StoreOp]) {
+        let mut s = self.state.lock().unwrap();
+        // Strictly increasing, except a snapshot applied at the index it covers.
+        assert!(
+            index > s.last_index
+                || (index == s.last_index && s.seqs.is_empty())
+                || s.last_index == 0,
+            "applied {index} after {}",
+            s.last_index
+        );
+        s.last_index = index;
+        for op in ops {
+            match op {
+                StoreOp::ProducerMark { producer, seq } if producer == "p" => s.seqs.push(*seq),
+                _ => {}
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<StoreOp> {
+        self.state
+            .lock()
+            .unwrap()
+            .seqs
+            .iter()
+            .map(|&seq| StoreOp::ProducerMark {
+                producer: "p".into(),
+                seq,
+            })
+            .collect()
+    }
+}
+
+fn mark(seq: u64) -> Vec<StoreOp> {
+    vec![StoreOp::ProducerMark {
+        producer: "p".into(),
+        seq,
+    }]
+}
+
+struct Node {
+    id: u64,
+    dir: PathBuf,
+    machine: Arc<Recording>,
+    store: Option<ReplicatedStore>,
+}
+
+struct Cluster {
+    _tmp: tempfile::TempDir,
+    peers: BTreeMap<u64, String>,
+    nodes: Vec<Node>,
+    tune: fn(&mut ClusterConfig),
+}
+
+fn journal_config(dir: &Path) -> JournalConfig {
+    let mut j = JournalConfig::new(dir);
+    // Small segments, so purging after a snapshot really deletes files.
+    j.segment_size = 16 * 1024;
+    j.preallocate = 0;
+    j
+}
+
+impl Cluster {
+    async fn start(tune: fn(&mut ClusterConfig)) -> Cluster {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut listeners = Vec::new();
+        let mut peers = BTreeMap::new();
+        for id in 1..=3u64 {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            peers.insert(id, format!("tcp://{}", l.local_addr().unwrap()));
+            listeners.push((id, l));
+        }
+        let mut cluster = Cluster {
+            peers,
+            nodes: Vec::new(),
+            tune,
+            _tmp: tmp,
+        };
+        for (id, listener) in listeners {
+            let dir = cluster._tmp.path().join(format!("node{id}"));
+            let machine = Arc::new(Recording::default());
+            let store = cluster
+                .open(id, &dir, machine.clone(), Some(listener))
+                .await;
+            cluster.nodes.push(Node {
+                id,
+                dir,
+                machine,
+                store: Some(store),
+            });
+        }
+        cluster
+    }
+
+    async fn open(
+        &self,
+        id: u64,
+        dir: &Path,
+        machine: Arc<Recording>,
+        listener: Option<tokio::net::TcpListener>,
+    ) -> ReplicatedStore {
+        let mut config = ClusterConfig::new(id, self.peers.clone(), journal_config(dir));
+        (self.tune)(&mut config);
+        let m = machine.clone();
+        let reset: ResetHook = Arc::new(move || {
+            let mut s = m.state.lock().unwrap();
+            s.seqs.clear();
+            s.last_index = 0;
+            s.resets += 1;
+        });
+        match listener {
+            Some(l) => ReplicatedStore::start(config, l, machine, Some(reset)).await,
+            None => ReplicatedStore::open(config, machine, Some(reset)).await,
+        }
+        .expect("node starts")
+    }
+
+    fn node(&self, id: u64) -> &Node {
+        &self.nodes[(id - 1) as usize]
+    }
+
+    fn store(&self, id: u64) -> &ReplicatedStore {
+        self.node(id).store.as_ref().expect("node running")
+    }
+
+    /// Waits until every running node agrees on one leader, and returns it.
+    async fn leader(&self, within: Duration) -> u64 {
+        let deadline = Instant::now() + within;
+        loop {
+            let running: Vec<&ReplicatedStore> =
+                self.nodes.iter().filter_map(|n| n.store.as_ref()).collect();
+            let leaders: Vec<u64> = running
+                .iter()
+                .filter(|s| s.status().role == Role::Master)
+                .map(|s| s.node_id())
+                .collect();
+            if leaders.len() == 1
+                && running
+                    .iter()
+                    .all(|s| s.status().leader == Some(leaders[0]))
+            {
+                return leaders[0];
+            }
+            assert!(Instant::now() < deadline, "no leader within {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn stop(&mut self, id: u64) {
+        let store = self.nodes[(id - 1) as usize].store.take().expect("running");
+        store.shutdown().await;
+        drop(store);
+    }
+
+    /// Restarts a stopped node from its journal, with a fresh state machine.
+    async fn restart(&mut self, id: u64) {
+        let dir = self.node(id).dir.clone();
+        let machine = Arc::new(Recording::default());
+        let store = self.open(id, &dir, machine.clone(), None).await;
+        let node = &mut self.nodes[(id - 1) as usize];
+        node.machine = machine;
+        node.store = Some(store);
+    }
+
+    /// Appends seqs `range` through `leader`, pipelined; returns the indexes.
+    async fn append_all(&self, leader: u64, range: std::ops::Range<u64>) -> Vec<u64> {
+        let store = self.store(leader);
+        let futures: Vec<_> = range.map(|seq| store.append(mark(seq))).collect();
+        let mut indexes = Vec::new();
+        for f in futures {
+            indexes.push(
+                tokio::time::timeout(Duration::from_secs(10), f)
+                    .await
+                    .expect("append returns")
+                    .expect("append ok"),
+            );
+        }
+        indexes
+    }
+
+    /// Waits until every running node's machine holds exactly `expected`.
+    async fn converged(&self, expected: &[u64], within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let done = self
+                .nodes
+                .iter()
+                .filter(|n| n.store.is_some())
+                .all(|n| n.machine.seqs() == expected);
+            if done {
+                return;
+            }
+            if Instant::now() >= deadline {
+                for n in &self.nodes {
+                    let seqs = n.machine.seqs();
+                    eprintln!(
+                        "node {} running={} has {} seqs (last {:?}), status {:?}",
+                        n.id,
+                        n.store.is_some(),
+                        seqs.len(),
+                        seqs.last(),
+                        n.store.as_ref().map(|s| s.status())
+                    );
+                }
+                panic!(
+                    "nodes did not converge on {} seqs within {within:?}",
+                    expected.len()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn shutdown(mut self) {
+        for id in 1..=3 {
+            if self.node(id).store.is_some() {
+                self.stop(id).await;
+            }
+        }
+    }
+}
+
+fn others(leader: u64) -> impl Iterator<Item = u64> {
+    (1..=3).filter(move |&i| i != leader)
+}
+
+fn no_tuning(_: &mut ClusterConfig) {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicates_in_order_and_refuses_writes_on_followers() {
+    let cluster = Cluster::start(no_tuning).await;
+    let leader = cluster.leader(Duration::from_secs(10)).await;
+    let indexes = cluster.append_all(leader, 0..100).await;
+    assert!(
+        indexes.windows(2).all(|w| w[0] < w[1]),
+        "indexes in call order: {indexes:?}"
+    );
+    let expected: Vec<u64> = (0..100).collect();
+    // Acknowledged means applied on the leader already.
+    assert_eq!(cluster.node(leader).machine.seqs(), expected);
+    cluster.converged(&expected, Duration::from_secs(10)).await;
+    for f in others(leader) {
+        let err = cluster.store(f).append(mark(999)).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotMaster), "{err}");
+        assert_eq!(cluster.store(f).leader().map(|l| l.0), Some(leader));
+    }
+    let stats = cluster.store(leader).stats();
+    assert!(stats.last_index >= 100, "{stats:?}");
+    assert!(stats.syncs > 0, "{stats:?}");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_failover_and_restart_from_the_log_lose_nothing() {
+    let mut cluster = Cluster::start(no_tuning).await;
+    let first = cluster.leader(Duration::from_secs(10)).await;
+    cluster.append_all(first, 0..50).await;
+
+    cluster.stop(first).await;
+    let started = Instant::now();
+    let second = cluster.leader(Duration::from_secs(5)).await;
+    assert_ne!(second, first);
+    eprintln!("new leader {second} after {:?}", started.elapsed());
+    cluster.append_all(second, 50..100).await;
+    let expected: Vec<u64> = (0..100).collect();
+    cluster.converged(&expected, Duration::from_secs(10)).await;
+
+    // The old leader comes back from its journal and catches up from the log.
+    cluster.restart(first).await;
+    cluster.converged(&expected, Duration::from_secs(10)).await;
+    assert_eq!(
+        cluster.node(first).machine.resets(),
+        0,
+        "caught up from the log, not a snapshot"
+    );
+
+    // And it keeps up with new writes.
+    let leader = cluster.leader(Duration::from_secs(10)).await;
+    cluster.append_all(leader, 100..120).await;
+    let expected: Vec<u64> = (0..120).collect();
+    cluster.converged(&expected, Duration::from_secs(10)).await;
+    cluster.shutdown().await;
+}
+
+fn snapshot_often(c: &mut ClusterConfig) {
+    c.snapshot_after_entries = 20;
+    c.keep_entries_after_snapshot = 0;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_behind_the_purged_log_catches_up_from_a_snapshot() {
+    let mut cluster = Cluster::start(snapshot_often).await;
+    let leader = cluster.leader(Duration::from_secs(10)).await;
+    cluster.append_all(leader, 0..30).await;
+    let follower = others(leader).next().unwrap();
+    cluster
+        .converged(&(0..30).collect::<Vec<_>>(), Duration::from_secs(10))
+        .await;
+    cluster.stop(follower).await;
+
+    // Enough entries (with bodies big enough to fill segments) that the leader snapshots
+    // and purges the part of the log the stopped follower lacks.
+    let store = cluster.store(leader);
+    let mut acked = (0..30).collect::<Vec<u64>>();
+    for seq in 30..400u64 {
+        let mut ops = mark(seq);
+        ops.push(StoreOp::ProducerMark {
+            producer: "x".repeat(200),
+            seq: 0,
+        });
+        store.append(ops).await.expect("append ok");
+        acked.push(seq);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.store(leader).stats().snapshots == 0 {
+        assert!(Instant::now() < deadline, "leader never snapshotted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let purged = cluster.store(leader).raft().metrics().borrow().purged;
+    eprintln!(
+        "leader purged through {purged:?}, stats {:?}",
+        cluster.store(leader).stats()
+    );
+    assert!(
+        purged.is_some_and(|p| p.index > 30),
+        "leader purged its log: {purged:?}"
+    );
+
+    cluster.restart(follower).await;
+    cluster.converged(&acked, Duration::from_secs(15)).await;
+    let snapshots_installed = cluster.node(follower).machine.resets();
+    eprintln!("follower resets: {snapshots_installed}");
+    let m = cluster.store(follower).raft().metrics().borrow().snapshot;
+    assert!(
+        m.is_some_and(|s| s.index > 30),
+        "follower holds the leader's snapshot: {m:?}"
+    );
+
+    // Nothing acknowledged is lost on any node after one more restart of everything.
+    let count = acked.len();
+    for id in 1..=3 {
+        cluster.stop(id).await;
+    }
+    for id in 1..=3 {
+        cluster.restart(id).await;
+    }
+    let leader = cluster.leader(Duration::from_secs(10)).await;
+    cluster.append_all(leader, 400..401).await;
+    acked.push(400);
+    cluster.converged(&acked, Duration::from_secs(15)).await;
+    assert_eq!(acked.len(), count + 1);
+    cluster.shutdown().await;
+}
