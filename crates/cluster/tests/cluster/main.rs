@@ -245,12 +245,14 @@ impl Cluster {
         }
     }
 
-    async fn shutdown(mut self) {
+    /// Stops every node; the returned directory holds their journals until dropped.
+    async fn shutdown(mut self) -> tempfile::TempDir {
         for id in 1..=3 {
             if self.node(id).store.is_some() {
                 self.stop(id).await;
             }
         }
+        self._tmp
     }
 }
 
@@ -281,7 +283,32 @@ async fn replicates_in_order_and_refuses_writes_on_followers() {
     let stats = cluster.store(leader).stats();
     assert!(stats.last_index >= 100, "{stats:?}");
     assert!(stats.syncs > 0, "{stats:?}");
-    cluster.shutdown().await;
+    let dirs: Vec<PathBuf> = cluster.nodes.iter().map(|n| n.dir.clone()).collect();
+    let _tmp = cluster.shutdown().await;
+
+    // One log: each node's journal holds the Raft entries with their (term, index), the
+    // ops in the single-node record format.
+    for dir in dirs {
+        let journal = journal::Journal::open(journal_config(&dir)).unwrap();
+        let mut seqs = Vec::new();
+        for item in journal.entries(1).unwrap() {
+            let (entry, _) = item.unwrap();
+            assert!(
+                entry.term >= 1,
+                "entry {} has term {}",
+                entry.index,
+                entry.term
+            );
+            if entry.kind == cluster::types::KIND_OPS {
+                for op in broker::op_codec::decode_ops(&entry.payload).unwrap() {
+                    if let StoreOp::ProducerMark { seq, .. } = op {
+                        seqs.push(seq);
+                    }
+                }
+            }
+        }
+        assert_eq!(seqs, expected, "journal in {}", dir.display());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
