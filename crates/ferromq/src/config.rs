@@ -72,6 +72,7 @@ impl Default for ConsoleSection {
 pub struct PersistenceSection {
     pub kind: String,
     pub journal: JournalSection,
+    pub replicated: ReplicatedSection,
 }
 
 impl Default for PersistenceSection {
@@ -79,6 +80,134 @@ impl Default for PersistenceSection {
         PersistenceSection {
             kind: "journal".to_string(),
             journal: JournalSection::default(),
+            replicated: ReplicatedSection::default(),
+        }
+    }
+}
+
+/// `[persistence.replicated]`: a replicated store over Raft (issue 4).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicatedSection {
+    /// Number of nodes; a write needs `replicas/2+1` of them. Must equal `peers.len()`.
+    pub replicas: usize,
+    /// This node's id: one of the ids in `peers`.
+    pub node_id: u64,
+    /// Replication listener of this node.
+    pub bind: String,
+    /// Address the other nodes and clients use for this node.
+    pub hostname: String,
+    /// Every node, this one included: `"ID=tcp://host:port"`.
+    pub peers: Vec<String>,
+    pub heartbeat_interval: Millis,
+    pub election_timeout: Millis,
+}
+
+impl Default for ReplicatedSection {
+    fn default() -> Self {
+        ReplicatedSection {
+            replicas: 3,
+            node_id: 0,
+            bind: "tcp://0.0.0.0:61619".to_string(),
+            hostname: "127.0.0.1".to_string(),
+            peers: Vec::new(),
+            heartbeat_interval: Millis(50),
+            election_timeout: Millis(300),
+        }
+    }
+}
+
+impl ReplicatedSection {
+    /// The peers as id → `host:port`.
+    pub fn peer_map(&self) -> Result<std::collections::BTreeMap<u64, String>, ConfigError> {
+        let mut out = std::collections::BTreeMap::new();
+        for p in &self.peers {
+            let bad = |why: &str| {
+                ConfigError(format!(
+                    "invalid value for persistence.replicated.peers: {p:?} {why} (expected \"ID=tcp://host:port\")"
+                ))
+            };
+            let (id, addr) = p.split_once('=').ok_or_else(|| bad("has no '='"))?;
+            let id: u64 = id.trim().parse().map_err(|_| bad("has a non-numeric id"))?;
+            let addr = parse_address(addr).map_err(|e| bad(&e))?;
+            if out.insert(id, addr).is_some() {
+                return Err(bad("repeats an id"));
+            }
+        }
+        Ok(out)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let key = |k: &str, msg: String| {
+            Err(ConfigError(format!(
+                "invalid value for persistence.replicated.{k}: {msg}"
+            )))
+        };
+        let peers = self.peer_map()?;
+        if peers.is_empty() {
+            return key(
+                "peers",
+                "at least one peer is needed (this node included)".into(),
+            );
+        }
+        if self.replicas != peers.len() {
+            return key(
+                "replicas",
+                format!(
+                    "replicas = {} but {} peers are listed; they must be equal",
+                    self.replicas,
+                    peers.len()
+                ),
+            );
+        }
+        if !peers.contains_key(&self.node_id) {
+            return key(
+                "node_id",
+                format!("{} is not one of the peers' ids", self.node_id),
+            );
+        }
+        if let Err(e) = parse_address(&self.bind) {
+            return key("bind", e);
+        }
+        if self.election_timeout.0 < 2 * self.heartbeat_interval.0 {
+            return key(
+                "election_timeout",
+                "must be at least twice heartbeat_interval".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A duration in milliseconds, written `"300ms"`, `"2s"` or a number of milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Millis(pub u64);
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(Millis(n)),
+            Raw::Text(s) => {
+                let t = s.trim();
+                let parsed = if let Some(ms) = t.strip_suffix("ms") {
+                    ms.trim().parse().ok()
+                } else if let Some(sec) = t.strip_suffix('s') {
+                    sec.trim().parse::<f64>().ok().map(|v| (v * 1000.0) as u64)
+                } else {
+                    t.parse().ok()
+                };
+                parsed.map(Millis).ok_or_else(|| {
+                    de::Error::custom(format!(
+                        "invalid duration {s:?}: expected e.g. \"300ms\" or \"2s\""
+                    ))
+                })
+            }
         }
     }
 }
@@ -190,7 +319,8 @@ impl Config {
         }
         match self.persistence.kind.as_str() {
             "journal" | "memory" => {}
-            "replicated" | "shared-file" | "jdbc" => {
+            "replicated" => self.persistence.replicated.validate()?,
+            "shared-file" | "jdbc" => {
                 return err(
                     "persistence.kind",
                     format!(
@@ -252,6 +382,30 @@ mod tests {
         assert!(e.0.contains("memory_limit"), "{e}");
         let c = Config::from_toml("[listeners]\nstomp = \"nope\"\n", "t").unwrap();
         assert!(c.validate().unwrap_err().0.contains("listeners.stomp"));
+    }
+
+    #[test]
+    fn replicated_section_is_checked() {
+        let ok = "[persistence]\nkind = \"replicated\"\n[persistence.replicated]\nreplicas = 3\nnode_id = 2\n\
+                  peers = [\"1=tcp://127.0.0.1:61619\", \"2=127.0.0.1:61629\", \"3=tcp://127.0.0.1:61639\"]\n";
+        let c = Config::from_toml(ok, "t").unwrap();
+        c.validate().unwrap();
+        assert_eq!(
+            c.persistence.replicated.peer_map().unwrap()[&2],
+            "127.0.0.1:61629"
+        );
+        let bad = ok.replace("replicas = 3", "replicas = 5");
+        let e = Config::from_toml(&bad, "t")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(e.0.contains("persistence.replicated.replicas"), "{e}");
+        let bad = ok.replace("node_id = 2", "node_id = 9");
+        let e = Config::from_toml(&bad, "t")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(e.0.contains("node_id"), "{e}");
     }
 
     #[test]
