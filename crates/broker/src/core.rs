@@ -66,6 +66,21 @@ impl Core {
         self.memory_limit
     }
 
+    /// Empties the state before a snapshot from a Raft leader replaces it.
+    pub fn reset(&self) {
+        let mut s = self.lock();
+        let fresh = State::new(s.max_redeliveries, s.memory_limit);
+        let reader = s.body_reader.take();
+        *s = fresh;
+        s.body_reader = reader;
+    }
+
+    /// This node stopped being the master: every connection is gone (their deliveries back
+    /// in the queues) and messages whose acks never committed are queued again.
+    pub fn step_down(&self) {
+        self.with_state(|s| s.step_down());
+    }
+
     pub fn memory_used(&self) -> usize {
         self.lock().memory_used
     }

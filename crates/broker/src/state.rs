@@ -646,6 +646,30 @@ impl State {
         self.remove_queue(dest);
     }
 
+    /// See `Core::step_down`.
+    pub fn step_down(&mut self) {
+        let connections: Vec<ConnectionId> = self.connections.keys().copied().collect();
+        for c in connections {
+            self.close_connection(c);
+        }
+        self.deferred.clear();
+        for ((queue, key), message) in std::mem::take(&mut self.in_transit) {
+            // Counted in memory_used while in transit; new_entry counts it again.
+            self.memory_used = self.memory_used.saturating_sub(message.memory_size());
+            let entry = self.new_entry(key, message);
+            match queue {
+                QueueRef::Queue(name) => {
+                    self.queue_mut(&Destination::Queue(name)).requeue(entry);
+                }
+                QueueRef::Durable(name) => {
+                    if let Some(sub) = self.durables.get_mut(&name) {
+                        sub.queue.requeue(entry);
+                    }
+                }
+            }
+        }
+    }
+
     /// Temporary destinations and the connections that own them.
     pub fn temporary_destinations(&self) -> Vec<(Destination, ConnectionId)> {
         self.connections

@@ -5,9 +5,11 @@ use anyhow::Context;
 use broker::journal_store::{JournalStore, JournalStoreConfig};
 use broker::memory_store::MemoryStore;
 use broker::{Broker, BrokerConfig, Core, Store};
+use cluster::{ClusterConfig, ReplicatedStore};
 use server::{OpenWireListener, OpenWireSettings, StompListener, StompSettings};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 
 #[derive(clap::Args)]
@@ -68,27 +70,15 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
         config.broker.max_redeliveries,
         usize::try_from(config.broker.memory_limit.0).unwrap_or(usize::MAX),
     );
+    let mut replicated: Option<Arc<ReplicatedStore>> = None;
     let store: Arc<dyn Store> = match config.persistence.kind.as_str() {
         "memory" => Arc::new(MemoryStore::new(core.clone())),
-        _ => {
-            let dir = config.broker.data_dir.join("journal");
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create data directory {}", dir.display()))?;
-            let mut journal = journal::JournalConfig::new(&dir);
-            journal.segment_size = config.persistence.journal.segment_size.0;
-            journal.sync = config.persistence.journal.sync;
-            journal.max_record_size =
-                u32::try_from(config.broker.max_frame_size.0 + (1 << 20)).unwrap_or(u32::MAX);
-            let store_config = JournalStoreConfig {
-                snapshot_bytes: config.persistence.journal.snapshot_bytes.0,
-                store_limit: config.broker.store_limit.0,
-                ..JournalStoreConfig::new(journal)
-            };
-            let machine = core.clone();
-            let store = tokio::task::block_in_place(|| JournalStore::open(store_config, machine))
-                .with_context(|| format!("cannot open the journal in {}", dir.display()))?;
-            Arc::new(store)
+        "replicated" => {
+            let store = Arc::new(open_replicated(&config, &core).await?);
+            replicated = Some(store.clone());
+            store
         }
+        _ => Arc::new(open_journal(&config, &core)?),
     };
     let broker = Broker::new(
         BrokerConfig {
@@ -96,34 +86,28 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
             memory_limit: usize::try_from(config.broker.memory_limit.0).unwrap_or(usize::MAX),
             max_redeliveries: config.broker.max_redeliveries,
         },
-        core,
+        core.clone(),
         store,
     );
-
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let stomp_addr = parse_address(&config.listeners.stomp).map_err(ConfigError)?;
-    let listener = StompListener::bind(&stomp_addr)
-        .await
-        .with_context(|| format!("cannot listen for STOMP on {stomp_addr}"))?;
-    let bound = listener.local_addr()?;
-    let mut settings = StompSettings::default();
-    settings.limits.max_frame_size =
-        usize::try_from(config.broker.max_frame_size.0).unwrap_or(usize::MAX);
-    let stomp_task = tokio::spawn(listener.run(broker.clone(), settings, shutdown_rx.clone()));
-    tracing::info!(address = %bound, "STOMP listener started");
-    let openwire_addr = parse_address(&config.listeners.openwire).map_err(ConfigError)?;
-    let openwire = OpenWireListener::bind(&openwire_addr)
-        .await
-        .with_context(|| format!("cannot listen for OpenWire on {openwire_addr}"))?;
-    let openwire_bound = openwire.local_addr()?;
-    let openwire_settings = OpenWireSettings {
-        max_frame_size: usize::try_from(config.broker.max_frame_size.0).unwrap_or(usize::MAX),
-        broker_url: format!("tcp://{openwire_bound}"),
-        ..OpenWireSettings::default()
+    let serving = match &replicated {
+        // Only the master serves clients: listeners follow the role.
+        Some(store) => tokio::spawn(serve_while_master(
+            config.clone(),
+            broker.clone(),
+            core,
+            store.clone(),
+            shutdown_rx.clone(),
+        )),
+        None => {
+            let tasks = start_listeners(&config, &broker, shutdown_rx.clone()).await?;
+            tokio::spawn(async move {
+                for t in tasks {
+                    let _ = t.await;
+                }
+            })
+        }
     };
-    let openwire_task =
-        tokio::spawn(openwire.run(broker.clone(), openwire_settings, shutdown_rx.clone()));
-    tracing::info!(address = %openwire_bound, "OpenWire listener started");
     tracing::info!(
         name = %config.broker.name,
         data_dir = %config.broker.data_dir.display(),
@@ -135,11 +119,154 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     wait_for_signal().await?;
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
-    let _ = stomp_task.await;
-    let _ = openwire_task.await;
+    let _ = serving.await;
+    if let Some(store) = &replicated {
+        store.shutdown().await;
+    }
     tokio::task::block_in_place(|| broker.shutdown());
     tracing::info!("broker stopped");
     Ok(())
+}
+
+fn open_journal(config: &Config, core: &Arc<Core>) -> anyhow::Result<JournalStore> {
+    let dir = config.broker.data_dir.join("journal");
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    let store_config = JournalStoreConfig {
+        snapshot_bytes: config.persistence.journal.snapshot_bytes.0,
+        store_limit: config.broker.store_limit.0,
+        ..JournalStoreConfig::new(journal_config(config, &dir))
+    };
+    let machine = core.clone();
+    tokio::task::block_in_place(|| JournalStore::open(store_config, machine))
+        .with_context(|| format!("cannot open the journal in {}", dir.display()))
+}
+
+fn journal_config(config: &Config, dir: &std::path::Path) -> journal::JournalConfig {
+    let mut journal = journal::JournalConfig::new(dir);
+    journal.segment_size = config.persistence.journal.segment_size.0;
+    journal.sync = config.persistence.journal.sync;
+    journal.max_record_size =
+        u32::try_from(config.broker.max_frame_size.0 + (1 << 20)).unwrap_or(u32::MAX);
+    journal
+}
+
+async fn open_replicated(config: &Config, core: &Arc<Core>) -> anyhow::Result<ReplicatedStore> {
+    let r = &config.persistence.replicated;
+    let dir = config.broker.data_dir.join("raft");
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    let mut cluster = ClusterConfig::new(r.node_id, r.peer_map()?, journal_config(config, &dir));
+    cluster.heartbeat_interval = Duration::from_millis(r.heartbeat_interval.0);
+    cluster.election_timeout_min = Duration::from_millis(r.election_timeout.0);
+    cluster.election_timeout_max = Duration::from_millis(r.election_timeout.0 * 2);
+    let bind = parse_address(&r.bind).map_err(ConfigError)?;
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .with_context(|| format!("cannot listen for replication on {bind}"))?;
+    tracing::info!(address = %bind, node_id = r.node_id, replicas = r.replicas, "replication listener started");
+    let reset_core = core.clone();
+    let reset: cluster::ResetHook = Arc::new(move || reset_core.reset());
+    ReplicatedStore::start(cluster, listener, core.clone(), Some(reset))
+        .await
+        .context("cannot start the replicated store")
+}
+
+/// How often the master confirms it still has a quorum, and how long it may take.
+const QUORUM_CHECK_EVERY: Duration = Duration::from_millis(100);
+
+/// Starts the client listeners while this node is the master with a quorum behind it, and
+/// stops them (closing every client connection) the moment it is not, so failover clients
+/// move on to the new master at once.
+async fn serve_while_master(
+    config: Config,
+    broker: Broker,
+    core: Arc<Core>,
+    store: Arc<ReplicatedStore>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let lease = Duration::from_millis(config.persistence.replicated.election_timeout.0);
+    let mut serving: Option<(watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>)> = None;
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tokio::time::sleep(QUORUM_CHECK_EVERY) => {}
+        }
+        // A leader cut off from its quorum cannot confirm it: it stops serving.
+        let master = store.is_leader()
+            && matches!(
+                tokio::time::timeout(lease, store.raft().ensure_linearizable()).await,
+                Ok(Ok(_))
+            );
+        match (master, serving.is_some()) {
+            (true, false) => {
+                let (tx, rx) = watch::channel(false);
+                match start_listeners(&config, &broker, rx).await {
+                    Ok(tasks) => {
+                        tracing::info!(
+                            term = store.status().term,
+                            "this node is the master: serving clients"
+                        );
+                        serving = Some((tx, tasks));
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot start the client listeners"),
+                }
+            }
+            (false, true) => {
+                tracing::warn!(leader = ?store.leader(), "no longer the master: closing client listeners and connections");
+                if let Some((tx, tasks)) = serving.take() {
+                    let _ = tx.send(true);
+                    for t in tasks {
+                        let _ = t.await;
+                    }
+                }
+                core.step_down();
+            }
+            _ => {}
+        }
+    }
+    if let Some((tx, tasks)) = serving.take() {
+        let _ = tx.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Binds the STOMP and OpenWire listeners and runs them until `shutdown`.
+async fn start_listeners(
+    config: &Config,
+    broker: &Broker,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let stomp_addr = parse_address(&config.listeners.stomp).map_err(ConfigError)?;
+    let listener = StompListener::bind(&stomp_addr)
+        .await
+        .with_context(|| format!("cannot listen for STOMP on {stomp_addr}"))?;
+    let bound = listener.local_addr()?;
+    let mut settings = StompSettings::default();
+    settings.limits.max_frame_size =
+        usize::try_from(config.broker.max_frame_size.0).unwrap_or(usize::MAX);
+    let openwire_addr = parse_address(&config.listeners.openwire).map_err(ConfigError)?;
+    let openwire = OpenWireListener::bind(&openwire_addr)
+        .await
+        .with_context(|| format!("cannot listen for OpenWire on {openwire_addr}"))?;
+    let openwire_bound = openwire.local_addr()?;
+    let host = if config.persistence.kind == "replicated" {
+        config.persistence.replicated.hostname.clone()
+    } else {
+        openwire_bound.ip().to_string()
+    };
+    let openwire_settings = OpenWireSettings {
+        max_frame_size: usize::try_from(config.broker.max_frame_size.0).unwrap_or(usize::MAX),
+        broker_url: format!("tcp://{host}:{}", openwire_bound.port()),
+        ..OpenWireSettings::default()
+    };
+    let stomp_task = tokio::spawn(listener.run(broker.clone(), settings, shutdown.clone()));
+    tracing::info!(address = %bound, "STOMP listener started");
+    let openwire_task = tokio::spawn(openwire.run(broker.clone(), openwire_settings, shutdown));
+    tracing::info!(address = %openwire_bound, "OpenWire listener started");
+    Ok(vec![stomp_task, openwire_task])
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {
