@@ -18,6 +18,19 @@ pub struct JournalConfig {
     /// `false` skips every fdatasync/fsync (benchmarks and tests only: data is
     /// then not durable). Default `true`.
     pub sync: bool,
+    /// Zero-fill the active segment this many bytes ahead of its last record
+    /// (in one step whenever a batch reaches the end of the zeroed part; never
+    /// past `segment_size`). Appends then overwrite blocks that already exist
+    /// in a file whose size does not change, so an fdatasync flushes data only
+    /// instead of also committing an inode size change to the file system's
+    /// journal (measured on ext4/virtio: ~35% cheaper fdatasync, +30% persistent
+    /// sends with receipts). The last segment then ends with zeros, which
+    /// recovery treats as free room (see [`Journal::open`](crate::Journal::open)).
+    /// 0 turns it off: the last segment ends with its last record. Default 0
+    /// for now (tools that read segment files must first learn to stop at the
+    /// room); [`DEFAULT_PREALLOCATE`](Self::DEFAULT_PREALLOCATE) is the value
+    /// to use.
+    pub preallocate: u64,
 }
 
 impl JournalConfig {
@@ -25,6 +38,10 @@ impl JournalConfig {
     pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
     /// Default maximum payload size: 256 MiB.
     pub const DEFAULT_MAX_RECORD_SIZE: u32 = 256 * 1024 * 1024;
+    /// Recommended zero-filled run ahead of the last record: 4 MiB (one
+    /// extension costs ~5 ms of writing and syncing zeros, once per ~4000
+    /// 1 KiB records).
+    pub const DEFAULT_PREALLOCATE: u64 = 4 * 1024 * 1024;
 
     /// A configuration with the defaults for `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -33,6 +50,7 @@ impl JournalConfig {
             segment_size: Self::DEFAULT_SEGMENT_SIZE,
             max_record_size: Self::DEFAULT_MAX_RECORD_SIZE,
             sync: true,
+            preallocate: 0,
         }
     }
 }

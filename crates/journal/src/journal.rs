@@ -40,6 +40,9 @@ impl Journal {
     /// is cut off with a `tracing::warn!`. Damage anywhere else (a bad record
     /// followed by valid data, damage in an earlier segment, a gap between
     /// segments) is [`JournalError::Corrupt`] naming the file and offset.
+    /// Zeros from the end of the last segment's last record to the end of the
+    /// file are its preallocated room (`JournalConfig::preallocate`): kept,
+    /// silently; a record always starts with a non-zero length.
     ///
     /// If a snapshot is present whose index is beyond the log's last entry
     /// (the log is older than the snapshot), the log is purged through the
@@ -243,9 +246,18 @@ impl Journal {
         if active.size > 0 && active.size + buf.len() as u64 > self.config.segment_size {
             self.roll()?;
         }
+        let preallocate = self.config.preallocate;
+        let segment_size = self.config.segment_size;
         let active = self.active_mut();
         let base = active.size;
-        active.write(buf, starts)?;
+        let end = base + buf.len() as u64;
+        // Out of zero-filled room: make more, up to the segment size.
+        let zero_to = if preallocate > 0 && end > active.allocated {
+            end.saturating_add(preallocate).min(segment_size.max(end))
+        } else {
+            0
+        };
+        active.write(buf, starts, zero_to)?;
         Ok(base)
     }
 
@@ -275,12 +287,12 @@ impl Journal {
     }
 
     /// Starts a new active segment at `next_index`. The old active segment is
-    /// fdatasync'd first (when syncing), so a segment that is not the last is
-    /// always complete on disk: damage in it is corruption, never a torn write.
+    /// trimmed to its last record and synced first (when syncing), so a
+    /// segment that is not the last is always complete on disk and ends with
+    /// a record: damage in it is corruption, never a torn write.
     fn roll(&mut self) -> Result<(), JournalError> {
-        if self.config.sync {
-            self.active_mut().sync()?;
-        }
+        let sync = self.config.sync;
+        self.active_mut().seal(sync)?;
         self.create_segment(self.next_index)
     }
 
@@ -465,7 +477,9 @@ impl Journal {
         }
     }
 
-    /// Bytes on disk: all segments plus the snapshot file.
+    /// Bytes of records in all segments plus the snapshot file (the active
+    /// segment's zero-filled room, at most `preallocate` bytes, is not
+    /// counted).
     pub fn disk_size(&self) -> u64 {
         self.segments.iter().map(|s| s.size).sum::<u64>() + self.snapshot_size
     }
@@ -521,10 +535,13 @@ pub(crate) mod tests {
     use std::path::{Path, PathBuf};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// Tests run with zero-filled room after the records (the demanding case
+    /// for recovery); `model_agrees` also covers none.
     pub(crate) fn config(dir: &Path, segment_size: u64) -> JournalConfig {
         JournalConfig {
             segment_size,
             sync: false,
+            preallocate: JournalConfig::DEFAULT_PREALLOCATE,
             ..JournalConfig::new(dir)
         }
     }
@@ -759,10 +776,18 @@ pub(crate) mod tests {
         let file = src.path().join(Segment::file_name(1));
         let bytes = std::fs::read(&file).unwrap();
         let start = last.offset as usize - HEADER_LEN;
-        assert_eq!(start + HEADER_LEN + last.len as usize, bytes.len());
-        for cut in start..bytes.len() {
+        let end = start + HEADER_LEN + last.len as usize;
+        // The rest is the zero-filled room.
+        assert_eq!(bytes.len() as u64, 1 << 20);
+        assert!(bytes[end..].iter().all(|&b| b == 0));
+        let bytes = &bytes[..end];
+        // A write torn at every byte, in a file that was appended to (ends
+        // there) or one with zero-filled room after the records.
+        for (cut, room) in (start..end).flat_map(|cut| [(cut, 0), (cut, 4096)]) {
             let dir = tempfile::tempdir().unwrap();
-            std::fs::write(dir.path().join(Segment::file_name(1)), &bytes[..cut]).unwrap();
+            let mut torn = bytes[..cut].to_vec();
+            torn.resize(cut + room, 0);
+            std::fs::write(dir.path().join(Segment::file_name(1)), &torn).unwrap();
             let (j, warnings) = count_warnings(|| Journal::open(config(dir.path(), 1 << 20)));
             let mut j = j.unwrap();
             assert_eq!(j.last_index(), 4, "cut at {cut}");
@@ -770,7 +795,10 @@ pub(crate) mod tests {
             let len = std::fs::metadata(dir.path().join(Segment::file_name(1)))
                 .unwrap()
                 .len();
-            assert_eq!(len, start as u64);
+            // A torn record is cut off with the room after it; zeros right
+            // after the last record are room and stay.
+            let expect = if cut > start { start } else { start + room };
+            assert_eq!(len, expect as u64, "cut at {cut}");
             assert_eq!(append_n(&mut j, 2, 1)[0].0, 5);
             drop(j);
             let j = Journal::open(config(dir.path(), 1 << 20)).unwrap();
@@ -781,19 +809,22 @@ pub(crate) mod tests {
 
     #[test]
     fn garbage_at_tail() {
-        for garbage in [
-            vec![0u8; 4096],
-            vec![0xffu8; 3],
-            (0..=255u8).cycle().take(1000).collect(),
+        for (garbage, room) in [
+            (vec![0xffu8; 3], 0),
+            ((0..=255u8).cycle().take(1000).collect(), 0),
+            (vec![0xffu8; 3], 4096),
+            ((1..=255u8).cycle().take(1000).collect(), 70_000),
         ] {
             let dir = tempfile::tempdir().unwrap();
             let mut j = Journal::open(config(dir.path(), 1 << 20)).unwrap();
-            append_n(&mut j, 1, 5);
+            let pos = append_n(&mut j, 1, 5);
             drop(j);
             let file = dir.path().join(Segment::file_name(1));
             let mut bytes = std::fs::read(&file).unwrap();
-            let good = bytes.len();
+            let good = (pos[4].1.offset + u64::from(pos[4].1.len)) as usize;
+            bytes.truncate(good);
             bytes.extend_from_slice(&garbage);
+            bytes.resize(bytes.len() + room, 0);
             std::fs::write(&file, &bytes).unwrap();
             let (j, warnings) = count_warnings(|| Journal::open(config(dir.path(), 1 << 20)));
             let j = j.unwrap();
@@ -801,6 +832,119 @@ pub(crate) mod tests {
             assert_eq!(warnings, 1);
             assert_eq!(std::fs::metadata(&file).unwrap().len(), good as u64);
         }
+    }
+
+    /// Zeros after the last record are the preallocated room, not damage:
+    /// kept as they are, no warning, and appends go into them.
+    #[test]
+    fn zero_filled_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path(), 1 << 20);
+        cfg.preallocate = 1000;
+        let mut j = Journal::open(cfg.clone()).unwrap();
+        let file = dir.path().join(Segment::file_name(1));
+        let len = || std::fs::metadata(&file).unwrap().len();
+        let pos = append_n(&mut j, 1, 3);
+        let end = pos[2].1.offset + u64::from(pos[2].1.len);
+        assert_eq!(len(), end + 1000);
+        assert_eq!(j.disk_size(), end);
+        // The next batch fits into the room: the file size does not change.
+        let pos = append_n(&mut j, 1, 2);
+        assert_eq!(len(), end + 1000);
+        let end2 = pos[1].1.offset + u64::from(pos[1].1.len);
+        drop(j);
+        for room in [0u64, 1, 4096, 100_000] {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&file)
+                .unwrap()
+                .set_len(end2 + room)
+                .unwrap();
+            let (j, warnings) = count_warnings(|| Journal::open(cfg.clone()));
+            let j = j.unwrap();
+            assert_eq!((j.last_index(), warnings), (5, 0), "room {room}");
+            assert_eq!(len(), end2 + room);
+            assert_eq!(j.disk_size(), end2);
+            assert_eq!(j.entries(0).unwrap().count(), 5);
+        }
+        // Appending past the room makes more (never past the segment size).
+        let mut j = Journal::open(cfg.clone()).unwrap();
+        let big = vec![7u8; 150_000];
+        let p = j.append(1, &[(1, &big[..])]).unwrap();
+        let end3 = p[0].1.offset + u64::from(p[0].1.len);
+        assert_eq!(len(), end3 + 1000);
+        let p = j.append(1, &[(1, &big[..]); 5]).unwrap();
+        let end4 = p[4].1.offset + u64::from(p[4].1.len);
+        assert_eq!(len(), end4 + 1000);
+        let fill = vec![7u8; ((1 << 20) - 500 - end4) as usize - HEADER_LEN];
+        let p = j.append(1, &[(1, &fill[..])]).unwrap();
+        assert_eq!(p[0].1.offset + u64::from(p[0].1.len), (1 << 20) - 500);
+        assert_eq!(len(), 1 << 20);
+        assert_eq!(j.segment_count(), 1);
+        // Damage in the middle is still an error with room after the records.
+        drop(j);
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[pos[0].1.offset as usize] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        assert!(matches!(
+            Journal::open(cfg.clone()),
+            Err(JournalError::Corrupt { .. })
+        ));
+        // A valid record whose last bytes are zeros, after a damaged one, is
+        // found even though it runs into the zeros at the end.
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path(), 1 << 20);
+        cfg.preallocate = 4096;
+        let mut j = Journal::open(cfg.clone()).unwrap();
+        let p = j.append(1, &[(1, b"first"), (1, &[0u8; 100])]).unwrap();
+        drop(j);
+        let file = dir.path().join(Segment::file_name(1));
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[p[0].1.offset as usize] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        assert!(matches!(
+            Journal::open(cfg.clone()),
+            Err(JournalError::Corrupt { .. })
+        ));
+    }
+
+    /// A segment that is not the last has no room after its records: rolling
+    /// trims it, so zeros at its end are damage (a lost record).
+    #[test]
+    fn rolled_segments_are_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path(), 300);
+        cfg.preallocate = 120;
+        cfg.sync = true;
+        let mut j = Journal::open(cfg.clone()).unwrap();
+        let mut positions = Vec::new();
+        for _ in 0..20 {
+            positions.extend(append_n(&mut j, 1, 1));
+        }
+        let files = segment_files(dir.path());
+        assert!(files.len() > 3);
+        let mut ends = std::collections::HashMap::new();
+        for (_, p) in &positions {
+            ends.insert(p.segment, p.offset + u64::from(p.len));
+        }
+        for f in &files[..files.len() - 1] {
+            let first = Segment::parse_name(f.file_name().unwrap().to_str().unwrap()).unwrap();
+            assert_eq!(std::fs::metadata(f).unwrap().len(), ends[&first]);
+        }
+        let last = files.last().unwrap();
+        assert!(
+            std::fs::metadata(last).unwrap().len()
+                > ends[&j.segments[j.segments.len() - 1].first_index]
+        );
+        drop(j);
+        assert_eq!(Journal::open(cfg.clone()).unwrap().last_index(), 20);
+        let mut bytes = std::fs::read(&files[0]).unwrap();
+        bytes.resize(bytes.len() + 50, 0);
+        std::fs::write(&files[0], &bytes).unwrap();
+        assert!(matches!(
+            Journal::open(cfg),
+            Err(JournalError::Corrupt { .. })
+        ));
     }
 
     #[test]
@@ -1095,9 +1239,12 @@ pub(crate) mod tests {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
         #[test]
-        fn model_agrees(ops in proptest::collection::vec(op(), 1..40)) {
+        fn model_agrees(
+            ops in proptest::collection::vec(op(), 1..40),
+            preallocate in prop_oneof![Just(0u64), 1u64..100, Just(4096)],
+        ) {
             let dir = tempfile::tempdir().unwrap();
-            let cfg = config(dir.path(), 160);
+            let cfg = JournalConfig { preallocate, ..config(dir.path(), 160) };
             let mut j = Journal::open(cfg.clone()).unwrap();
             // model[i] is the entry with index i + 1; entries below `first` are purged.
             let mut model: Vec<Entry> = Vec::new();

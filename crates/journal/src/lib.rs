@@ -11,7 +11,11 @@
 //! * Segment files `<first index, 20 digits>.log`, each a run of records
 //!   `[len u32][crc32c u32][kind u8][term u64][index u64][payload]` (see
 //!   [`decode_record`]). A new segment is started when the next batch would
-//!   take the active one past `segment_size`.
+//!   take the active one past `segment_size`. With
+//!   [`JournalConfig::preallocate`] the active segment ends with zeros (room
+//!   written ahead, so appends do not change the file size and an fdatasync
+//!   need not commit file system metadata); a segment is trimmed to its last
+//!   record before the next one is created.
 //! * `snapshot`: the caller's state as of some index, replaced atomically
 //!   through `snapshot.tmp` (write, fdatasync, rename, fsync directory).
 //!
@@ -51,8 +55,9 @@
 //! segment: the previous segment is fdatasync'd before a new one is created,
 //! and writes go only to the last segment. So on [`Journal::open`] a damaged
 //! record at the end of the last segment with nothing valid after it is cut
-//! off (with a warning); damage followed by a valid record, damage in any
-//! other segment, or a gap between segments is reported as
+//! off (with a warning), together with any room after it; zeros alone after
+//! the last record are room, not damage. Damage followed by a valid record,
+//! damage in any other segment, or a gap between segments is reported as
 //! [`JournalError::Corrupt`] and never repaired silently.
 //!
 //! **Memory.** Each open segment keeps the offset of every record (8 bytes

@@ -32,8 +32,13 @@ pub(crate) struct Segment {
     /// Start offset of every record, in index order. 8 bytes of memory per
     /// record: the price of O(1) reads by index.
     pub offsets: Vec<u64>,
-    /// Bytes of valid data (= file length).
+    /// Bytes of valid data: the end of the last record.
     pub size: u64,
+    /// File length (≥ `size`). Bytes past `size` are zeros: room zero-filled
+    /// ahead of the records (`JournalConfig::preallocate`), so appends do not
+    /// change the file size. Only the last segment has such a tail; it is
+    /// trimmed by [`seal`](Self::seal) before the next segment is created.
+    pub allocated: u64,
     /// Written or truncated since its last fdatasync.
     pub dirty: bool,
 }
@@ -68,12 +73,14 @@ impl Segment {
             file: Arc::new(file),
             offsets: Vec::new(),
             size: 0,
+            allocated: 0,
             dirty: true,
         })
     }
 
     /// Opens an existing segment and scans it, checking every record's CRC,
-    /// length and index. A damaged tail of the last segment (nothing valid
+    /// length and index. In the last segment, zeros after the last record are
+    /// its zero-filled room (kept, no warning); a damaged tail (nothing valid
     /// after it) is cut off and reported; any other damage is
     /// [`JournalError::Corrupt`].
     pub fn recover(
@@ -94,7 +101,14 @@ impl Segment {
         let mut offsets = Vec::new();
         let mut pos = 0usize;
         let mut truncation = None;
+        // End of the data that is not zero-filled room.
+        let mut filled = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         while pos < data.len() {
+            if is_last && pos >= filled {
+                // Nothing but zeros from here: the preallocated room after the
+                // last record (a record starts with its non-zero length).
+                break;
+            }
             let expected = first_index + offsets.len() as u64;
             match decode_record(&data[pos..], max_record_size) {
                 RecordParse::Complete { entry, consumed } => {
@@ -120,7 +134,7 @@ impl Segment {
                 }
                 RecordParse::Incomplete | RecordParse::Corrupt(_) => {
                     if let Some((at, index)) =
-                        find_valid_after(&data, pos, expected, max_record_size)
+                        find_valid_after(&data, pos, filled, expected, max_record_size)
                     {
                         return Err(JournalError::corrupt(
                             &path,
@@ -148,10 +162,11 @@ impl Segment {
                         removed: (data.len() - pos) as u64,
                     });
                     data.truncate(pos);
+                    filled = pos;
                 }
             }
         }
-        let size = data.len() as u64;
+        let size = pos as u64;
         Ok((
             Segment {
                 first_index,
@@ -159,6 +174,7 @@ impl Segment {
                 file: Arc::new(file),
                 offsets,
                 size,
+                allocated: data.len() as u64,
                 dirty: false,
             },
             truncation,
@@ -181,17 +197,61 @@ impl Segment {
     }
 
     /// Writes `buf` (encoded records) at the end with one positional write;
-    /// `starts` are the records' start offsets relative to `buf`.
-    pub fn write(&mut self, buf: &[u8], starts: &[usize]) -> Result<(), JournalError> {
+    /// `starts` are the records' start offsets relative to `buf`. Then, if the
+    /// file is shorter than `zero_to`, zero-fills it up to there (not synced
+    /// here: the batch's fdatasync covers it).
+    pub fn write(
+        &mut self,
+        buf: &[u8],
+        starts: &[usize],
+        zero_to: u64,
+    ) -> Result<(), JournalError> {
         self.dirty = true;
-        if let Err(e) = self.file.write_all_at(buf, self.size) {
-            // Drop whatever part of the batch reached the file.
+        let end = self.size + buf.len() as u64;
+        let written = self.file.write_all_at(buf, self.size).and_then(|()| {
+            let from = end.max(self.allocated);
+            if zero_to > from {
+                write_zeros(&self.file, from, zero_to)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            // Drop whatever part of the batch reached the file (and the
+            // zero-filled room: records are never written past a damaged one).
             let _ = self.file.set_len(self.size);
+            self.allocated = self.size;
             return Err(JournalError::io(&self.path, e));
         }
         let base = self.size;
         self.offsets.extend(starts.iter().map(|&s| base + s as u64));
-        self.size += buf.len() as u64;
+        self.size = end;
+        self.allocated = self.allocated.max(end).max(zero_to);
+        Ok(())
+    }
+
+    /// Cuts the zero-filled room off (the segment is full: the next one is
+    /// about to be created) and, when `sync`, makes the segment durable with
+    /// its final size, so that a segment that is not the last always ends
+    /// with its last record.
+    pub fn seal(&mut self, sync: bool) -> Result<(), JournalError> {
+        if self.allocated > self.size {
+            self.file
+                .set_len(self.size)
+                .map_err(|e| JournalError::io(&self.path, e))?;
+            self.allocated = self.size;
+            if sync {
+                self.file
+                    .sync_all()
+                    .map_err(|e| JournalError::io(&self.path, e))?;
+                self.dirty = false;
+                return Ok(());
+            }
+            self.dirty = true;
+        }
+        if sync {
+            self.sync()?;
+        }
         Ok(())
     }
 
@@ -236,11 +296,14 @@ impl Segment {
             return Ok(());
         }
         let new_size = self.offsets[keep];
+        // set_len also drops the zero-filled room: the records cut off must
+        // not survive past the new end, even as stale bytes.
         self.file
             .set_len(new_size)
             .map_err(|e| JournalError::io(&self.path, e))?;
         self.offsets.truncate(keep);
         self.size = new_size;
+        self.allocated = new_size;
         self.dirty = true;
         Ok(())
     }
@@ -257,15 +320,31 @@ impl Segment {
     }
 }
 
+/// Writes zeros to `file[from..to]`.
+fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    const CHUNK: u64 = 1024 * 1024;
+    let zeros = vec![0u8; (to - from).min(CHUNK) as usize];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(CHUNK) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
 /// Looks for a CRC-valid record with a plausible index after the damaged
 /// record at `bad`: its presence means the damage is not a torn tail.
+/// Only starts before `filled` (where the zeros up to the end of the file
+/// begin) are tried: a record starts with its non-zero length.
 fn find_valid_after(
     data: &[u8],
     bad: usize,
+    filled: usize,
     expected: u64,
     max_record_size: u32,
 ) -> Option<(usize, u64)> {
-    for at in bad + 1..data.len() {
+    for at in bad + 1..filled.min(data.len()) {
         let remaining = (data.len() - at) as u64;
         // A later record's index can be at most one per minimal record further.
         let max_index = expected.saturating_add(remaining / HEADER_LEN as u64 + 1);
