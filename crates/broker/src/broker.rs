@@ -157,6 +157,11 @@ impl Broker {
     }
 
     /// Producer flow control: waits while messages in memory exceed the limit.
+    /// Whether a message that is not stored may be queued now (producer flow control).
+    pub fn memory_available(&self) -> bool {
+        self.core().memory_used() < self.core().memory_limit()
+    }
+
     pub async fn wait_for_memory(&self) {
         loop {
             let notified = self.core().memory_freed.notified();

@@ -122,6 +122,8 @@ struct Session {
     transactions: HashMap<String, LocalTx>,
     temporary: Vec<Destination>,
     replies: FuturesOrdered<Reply>,
+    /// A send held back by producer flow control; nothing more is read until it goes.
+    parked: Option<openwire::Message>,
     broker_sequence: i64,
     advisory_sequence: i64,
 }
@@ -156,6 +158,7 @@ pub async fn serve(
         transactions: HashMap::new(),
         temporary: Vec::new(),
         replies: FuturesOrdered::new(),
+        parked: None,
         broker_sequence: 0,
         advisory_sequence: 0,
     };
@@ -254,6 +257,7 @@ impl Session {
         loop {
             let outbox = self.outbox.clone();
             let mut kill = self.kill.clone();
+            let broker = self.broker.clone();
             tokio::select! {
                 _ = shutdown.changed() => return Close::Quiet,
                 // Err (sender gone: we removed ourselves) is not a takeover.
@@ -263,7 +267,14 @@ impl Session {
                         return Close::Quiet;
                     }
                 }
-                item = reader.next(), if self.replies.len() < max_in_flight => {
+                _ = broker.wait_for_memory(), if self.parked.is_some() => {
+                    if let Some(m) = self.parked.take() {
+                        if let Err(close) = self.send(m).await {
+                            return close;
+                        }
+                    }
+                }
+                item = reader.next(), if self.replies.len() < max_in_flight && self.parked.is_none() => {
                     last_read = Instant::now();
                     match item {
                         None => return Close::Quiet,
@@ -676,8 +687,12 @@ impl Session {
             }
             None => {}
         }
-        if !self.broker.will_store(&converted) {
-            self.broker.wait_for_memory().await;
+        if !self.broker.will_store(&converted) && !self.broker.memory_available() {
+            // Producer flow control: stop reading until memory frees up, but keep the
+            // connection alive (keep-alives, deliveries) meanwhile.
+            tracing::debug!(peer = %self.peer, "memory limit reached: producer waits");
+            self.parked = Some(message);
+            return Ok(());
         }
         let done = match (&producer, &message.message_id) {
             (Some(p), Some(id)) if converted.persistent => {

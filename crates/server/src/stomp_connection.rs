@@ -95,6 +95,8 @@ struct Session {
     next_message: u64,
     next_delivery: u64,
     pending: FuturesOrdered<Pending>,
+    /// A SEND held back by producer flow control; nothing more is read until it goes.
+    parked: Option<Frame>,
     settings: Arc<StompSettings>,
     heartbeat_send: Option<Duration>,
     heartbeat_read: Option<Duration>,
@@ -129,6 +131,7 @@ pub async fn serve(
         next_message: 0,
         next_delivery: 0,
         pending: FuturesOrdered::new(),
+        parked: None,
         settings,
         heartbeat_send: None,
         heartbeat_read: None,
@@ -186,9 +189,17 @@ impl Session {
         let max_in_flight = self.settings.max_in_flight;
         loop {
             let outbox = self.outbox.clone();
+            let broker = self.broker.clone();
             tokio::select! {
                 _ = shutdown.changed() => return Close::Quiet,
-                item = reader.next(), if self.pending.len() < max_in_flight && !self.disconnecting => {
+                _ = broker.wait_for_memory(), if self.parked.is_some() => {
+                    if let Some(frame) = self.parked.take() {
+                        if let Err(close) = self.send(frame).await {
+                            return close;
+                        }
+                    }
+                }
+                item = reader.next(), if self.pending.len() < max_in_flight && !self.disconnecting && self.parked.is_none() => {
                     last_read = Instant::now();
                     match item {
                         None => return Close::Quiet,
@@ -357,8 +368,12 @@ impl Session {
             self.reply(&frame);
             return Ok(());
         }
-        if !self.broker.will_store(&message) {
-            self.broker.wait_for_memory().await;
+        if !self.broker.will_store(&message) && !self.broker.memory_available() {
+            // Producer flow control: stop reading until memory frees up; heart-beats and
+            // deliveries go on meanwhile.
+            tracing::debug!(peer = %self.peer, "memory limit reached: producer waits");
+            self.parked = Some(frame);
+            return Ok(());
         }
         let done = self.broker.submit(message);
         let receipt = Self::receipt(&frame);

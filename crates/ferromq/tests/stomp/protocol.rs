@@ -184,3 +184,64 @@ async fn prefetch_bounds_unacknowledged_deliveries() {
     let third = c.recv(PROMPT).await.expect("recv").expect("3rd after ack");
     assert_eq!(&third.body[..], b"2");
 }
+
+/// Producer flow control: past `memory_limit` a non-persistent producer waits (its SENDs
+/// are not receipted) while its connection stays alive (heart-beats go on); once a
+/// consumer frees memory, every message arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producer_over_memory_limit_waits_and_stays_connected() {
+    const COUNT: usize = 40; // 40 × 64 KiB = 2.5 MiB against a 1 MiB limit
+    let broker = TestBroker::start_with(Some("[broker]\nmemory_limit = \"1 MiB\"\n"), &[]);
+    let addr = broker.stomp_addr();
+    let opts = ConnectOptions {
+        heart_beat: (0, 200),
+        ..ConnectOptions::default()
+    };
+    let mut producer = StompClient::connect(&addr, opts).await.expect("connect");
+    let body = vec![b'x'; 64 * 1024];
+    let send_all = async {
+        for i in 0..COUNT {
+            let mut f = stomp::Frame::new(stomp::Command::Send)
+                .with_header("destination", "/queue/fc")
+                .with_header("seq", i.to_string())
+                .with_body(body.clone());
+            f.set_content_length();
+            producer.send_frame_with_receipt(f).await.expect("send");
+        }
+        producer
+    };
+    tokio::pin!(send_all);
+    eprintln!("--- the producer must be held back by the memory limit");
+    let blocked = tokio::time::timeout(Duration::from_secs(2), &mut send_all)
+        .await
+        .is_err();
+    assert!(
+        blocked,
+        "all sends completed although they exceed memory_limit"
+    );
+    eprintln!("--- a consumer drains the queue; the producer finishes");
+    let mut consumer = client(&addr).await;
+    consumer
+        .subscribe("s", "/queue/fc", "auto", &[("activemq.prefetchSize", "4")])
+        .await
+        .expect("subscribe");
+    let drain = async {
+        let mut seen = Vec::new();
+        while seen.len() < COUNT {
+            let m = consumer
+                .recv(PROMPT)
+                .await
+                .expect("recv")
+                .expect("a message");
+            seen.push(m.header("seq").unwrap_or("").to_string());
+        }
+        seen
+    };
+    let (producer, seen) = tokio::join!(send_all, drain);
+    let want: Vec<String> = (0..COUNT).map(|i| i.to_string()).collect();
+    assert_eq!(seen, want, "every message, in order");
+    producer
+        .disconnect()
+        .await
+        .expect("producer still connected after waiting");
+}
