@@ -8,7 +8,8 @@
 //!   `truncate_after`, `purge` = `purge_through`.
 //! * Committed entries are applied to the broker's [`broker::store::StateMachine`]
 //!   ([`state_machine`]); snapshots are its ops, in the journal's snapshot file.
-//! * Nodes talk over TCP ([`network`]).
+//! * Nodes talk over TCP ([`network`]); the same port answers status requests
+//!   ([`query_status`], for `ferromq cluster status`).
 //!
 //! See `docs/replication.md`.
 
@@ -22,6 +23,7 @@ pub mod state_machine;
 mod store;
 pub mod types;
 
+pub use network::query_status;
 pub use state_machine::ResetHook;
 pub use store::{ClusterConfig, ClusterError, NodeStatus, ReplicatedStore, Role};
 pub use types::{NodeId, TypeConfig};

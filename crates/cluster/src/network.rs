@@ -5,7 +5,12 @@
 //! number arrays), everything else as JSON. Each side of a connection handles one request
 //! at a time; a client keeps one connection per peer, reconnects on the next call after
 //! any error, and bounds every call by openraft's RPC deadline.
+//!
+//! The same port answers a `STATUS` request (empty header) with the node's
+//! [`NodeStatus`] as JSON, on any connection: [`query_status`] asks it, without a node of
+//! its own (`ferromq cluster status`).
 
+use crate::store::{node_status, ClusterError, NodeStatus};
 use crate::types::{
     entry_to_record, record_to_entry, Entry, NodeId, Raft, RaftLogId, SnapshotMeta, TypeConfig,
     Vote,
@@ -28,6 +33,8 @@ use tokio::net::{TcpListener, TcpStream};
 const APPEND: u8 = 1;
 const VOTE: u8 = 2;
 const SNAPSHOT: u8 = 3;
+/// A node's [`NodeStatus`] (empty request header; JSON reply).
+const STATUS: u8 = 4;
 const RESPONSE: u8 = 0x80;
 /// Largest frame accepted (a batch of entries or a snapshot chunk).
 const MAX_FRAME: usize = 512 << 20;
@@ -123,8 +130,10 @@ fn decode_append(header: &[u8], raw: &Bytes) -> std::io::Result<AppendEntriesReq
     })
 }
 
-/// Serves the Raft RPCs of the other nodes on `listener` until the task is aborted.
-pub(crate) async fn serve(listener: TcpListener, raft: Raft) {
+/// Serves the Raft RPCs of the other nodes, and status requests, on `listener` until the
+/// task is aborted. `address` is this node's replication address (for its status).
+pub(crate) async fn serve(listener: TcpListener, raft: Raft, address: String) {
+    let address: std::sync::Arc<str> = address.into();
     let mut conns = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -132,8 +141,9 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft) {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let raft = raft.clone();
+                    let address = address.clone();
                     conns.spawn(async move {
-                        if let Err(e) = serve_conn(stream, raft).await {
+                        if let Err(e) = serve_conn(stream, raft, &address).await {
                             tracing::debug!(%peer, error = %e, "raft connection closed");
                         }
                     });
@@ -148,7 +158,7 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft) {
     }
 }
 
-async fn serve_conn(mut stream: TcpStream, raft: Raft) -> std::io::Result<()> {
+async fn serve_conn(mut stream: TcpStream, raft: Raft, address: &str) -> std::io::Result<()> {
     loop {
         let (kind, header, raw) = match read_frame(&mut stream).await {
             Ok(f) => f,
@@ -175,6 +185,7 @@ async fn serve_conn(mut stream: TcpStream, raft: Raft) -> std::io::Result<()> {
                 };
                 serde_json::to_vec(&raft.install_snapshot(rpc).await)?
             }
+            STATUS => serde_json::to_vec(&node_status(&raft, address))?,
             other => return Err(invalid(format!("unknown request type {other}"))),
         };
         stream
@@ -324,5 +335,34 @@ impl RaftNetwork<TypeConfig> for PeerClient {
 
     fn backoff(&self) -> Backoff {
         Backoff::new(std::iter::repeat(Duration::from_millis(100)))
+    }
+}
+
+/// Asks the node listening on `addr` (its replication address, `host:port` or
+/// `tcp://host:port`) for its [`NodeStatus`]: connect, one request, one reply, all within
+/// `timeout`. Needs no node of its own.
+///
+/// # Errors
+/// [`ClusterError::Io`] when the node cannot be reached within `timeout` (the error kind
+/// is `TimedOut` then), closes the connection, or answers with something other than a
+/// status.
+pub async fn query_status(addr: &str, timeout: Duration) -> Result<NodeStatus, ClusterError> {
+    let addr = crate::types::strip_scheme(addr);
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        let _ = stream.set_nodelay(true);
+        stream.write_all(&frame(STATUS, &[], &[])).await?;
+        let (kind, header, _) = read_frame(&mut stream).await?;
+        if kind != STATUS | RESPONSE {
+            return Err(invalid(format!("unexpected response type {kind}")));
+        }
+        serde_json::from_slice::<NodeStatus>(&header).map_err(invalid)
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(ClusterError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no status from {addr} within {timeout:?}"),
+        ))),
     }
 }

@@ -66,7 +66,8 @@ pub enum ClusterError {
 }
 
 /// This node's part in the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The Raft leader: the master, the only node that takes writes.
     Master,
@@ -76,8 +77,9 @@ pub enum Role {
     Shutdown,
 }
 
-/// What `ferromq cluster status` reports about a node (ARCHITECTURE decision 6).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What `ferromq cluster status` reports about a node (ARCHITECTURE decision 6); what a
+/// node answers to a status request on its replication port ([`crate::query_status`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeStatus {
     pub id: NodeId,
     pub address: String,
@@ -87,6 +89,25 @@ pub struct NodeStatus {
     pub applied_index: u64,
     /// The leader this node knows of.
     pub leader: Option<NodeId>,
+}
+
+/// A node's status from its Raft metrics; `address` is its replication address.
+pub(crate) fn node_status(raft: &Raft, address: &str) -> NodeStatus {
+    let m = raft.metrics();
+    let m = m.borrow();
+    NodeStatus {
+        id: m.id,
+        address: address.to_string(),
+        role: match m.state {
+            ServerState::Leader => Role::Master,
+            ServerState::Shutdown => Role::Shutdown,
+            _ => Role::Slave,
+        },
+        term: m.current_term,
+        last_log_index: m.last_log_index.unwrap_or(0),
+        applied_index: m.last_applied.map_or(0, |l| l.index),
+        leader: m.current_leader,
+    }
 }
 
 /// A node of a replicated cluster, and the broker's store on it.
@@ -164,7 +185,8 @@ impl ReplicatedStore {
         )
         .await
         .map_err(|e| ClusterError::Raft(e.to_string()))?;
-        let server = tokio::spawn(serve(listener, raft.clone()));
+        let address = config.peers[&config.node_id].clone();
+        let server = tokio::spawn(serve(listener, raft.clone(), address));
 
         let initialized = raft
             .is_initialized()
@@ -214,21 +236,10 @@ impl ReplicatedStore {
     }
 
     pub fn status(&self) -> NodeStatus {
-        let m = self.raft.metrics();
-        let m = m.borrow();
-        NodeStatus {
-            id: self.id,
-            address: self.peers.get(&self.id).cloned().unwrap_or_default(),
-            role: match m.state {
-                ServerState::Leader => Role::Master,
-                ServerState::Shutdown => Role::Shutdown,
-                _ => Role::Slave,
-            },
-            term: m.current_term,
-            last_log_index: m.last_log_index.unwrap_or(0),
-            applied_index: m.last_applied.map_or(0, |l| l.index),
-            leader: m.current_leader,
-        }
+        node_status(
+            &self.raft,
+            self.peers.get(&self.id).map_or("", String::as_str),
+        )
     }
 
     /// Stops the node: no more appends, the Raft core and the peer listener end.

@@ -1,7 +1,9 @@
-//! The `ferromq` binary: `broker` runs a broker; `produce`, `consume` and `bench` talk to one.
+//! The `ferromq` binary: `broker` runs a broker; `produce`, `consume` and `bench` talk to one;
+//! `cluster status` asks the nodes of a replicated cluster for their state.
 
 mod bench;
 mod client_cmds;
+mod cluster_cmd;
 mod config;
 mod run;
 
@@ -29,6 +31,8 @@ enum Command {
     Consume(client_cmds::ConsumeArgs),
     /// Measure throughput and latency against a running broker.
     Bench(bench::BenchArgs),
+    /// Inspect a replicated cluster (`cluster status --config FILE`).
+    Cluster(cluster_cmd::ClusterArgs),
 }
 
 /// Exit code for configuration errors.
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
             Command::Produce(args) => client_cmds::produce(args).await,
             Command::Consume(args) => client_cmds::consume(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Cluster(args) => cluster_cmd::run(args).await,
         }
     });
     match result {
@@ -70,7 +75,8 @@ fn main() -> ExitCode {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,openraft=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,openraft=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

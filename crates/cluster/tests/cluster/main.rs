@@ -412,3 +412,51 @@ async fn follower_behind_the_purged_log_catches_up_from_a_snapshot() {
     assert_eq!(acked.len(), count + 1);
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_answers_status_on_its_replication_port() {
+    let cluster = Cluster::start(no_tuning).await;
+    let leader = cluster.leader(Duration::from_secs(10)).await;
+    cluster.append_all(leader, 0..10).await;
+    cluster
+        .converged(&(0..10).collect::<Vec<_>>(), Duration::from_secs(10))
+        .await;
+
+    let mut statuses = Vec::new();
+    for (id, addr) in &cluster.peers {
+        let status = cluster::query_status(addr, Duration::from_secs(5))
+            .await
+            .expect("status answered");
+        eprintln!("{status:?}");
+        assert_eq!(status.id, *id);
+        assert_eq!(&status.address, addr);
+        statuses.push(status);
+    }
+    let masters: Vec<_> = statuses.iter().filter(|s| s.role == Role::Master).collect();
+    assert_eq!(masters.len(), 1, "exactly one master: {statuses:?}");
+    assert_eq!(masters[0].id, leader);
+    let term = masters[0].term;
+    for s in &statuses {
+        assert_eq!(s.leader, Some(leader), "{s:?}");
+        assert_eq!(s.term, term, "{s:?}");
+        // The initial membership (index 0), the leader's blank entry, then the 10 appends.
+        assert!(s.applied_index >= 11, "{s:?}");
+        assert!(s.last_log_index >= s.applied_index, "{s:?}");
+    }
+    // A connection used for status is an ordinary one: it keeps answering.
+    let again = cluster::query_status(&cluster.peers[&leader], Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(again.role, Role::Master);
+
+    // A node that is down is an error, within the timeout.
+    let mut cluster = cluster;
+    let follower = others(leader).next().unwrap();
+    cluster.stop(follower).await;
+    let started = Instant::now();
+    let err = cluster::query_status(&cluster.peers[&follower], Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+    cluster.shutdown().await;
+}
