@@ -919,19 +919,15 @@ impl Session {
             return;
         }
         match info.operation_type {
-            DestinationInfo::ADD => {
-                if !self.temporary.contains(&dest) {
-                    self.broker.register_temporary(connection, &dest);
-                    self.temporary.push(dest.clone());
-                    self.publish_advisory(&dest, DestinationInfo::ADD);
-                }
+            DestinationInfo::ADD if !self.temporary.contains(&dest) => {
+                self.broker.register_temporary(connection, &dest);
+                self.temporary.push(dest.clone());
+                self.publish_advisory(&dest, DestinationInfo::ADD);
             }
-            DestinationInfo::REMOVE => {
-                if self.temporary.contains(&dest) {
-                    self.temporary.retain(|d| *d != dest);
-                    self.broker.remove_temporary(connection, &dest);
-                    self.publish_advisory(&dest, DestinationInfo::REMOVE);
-                }
+            DestinationInfo::REMOVE if self.temporary.contains(&dest) => {
+                self.temporary.retain(|d| *d != dest);
+                self.broker.remove_temporary(connection, &dest);
+                self.publish_advisory(&dest, DestinationInfo::REMOVE);
             }
             _ => {}
         }
