@@ -2,11 +2,12 @@
 //!
 //! Record format (journal crate, `record.rs`): `[len u32 LE][crc32c u32 LE][len bytes]`.
 //! The test walks the last segment by the length prefixes only, so it does not depend on
-//! the journal's decoder.
+//! the journal's decoder. The active segment may end with zero-filled room (preallocated
+//! by the journal so appends do not change the file size); a zero length marks its start.
 
 use std::collections::BTreeSet;
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -33,12 +34,16 @@ enum Damage {
     LastRecordCut,
 }
 
-/// `(offset, length)` of every whole record of a segment, by the length prefixes.
+/// `(offset, length)` of every whole record of a segment, by the length prefixes, up to
+/// the zero-filled room (if any).
 fn records(data: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut pos = 0;
     while let Some(prefix) = data.get(pos..pos + 4) {
         let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+        if len == 0 {
+            break;
+        }
         let end = pos + RECORD_PREFIX + len;
         if end > data.len() {
             break;
@@ -61,10 +66,10 @@ fn damage(data_dir: &Path, damage: Damage, last_seq: &str) {
     let data = std::fs::read(last).expect("read last segment");
     let recs = records(&data);
     let &(offset, len) = recs.last().expect("the last segment has records");
-    assert_eq!(
-        offset + len,
-        data.len(),
-        "{} does not end with a whole record",
+    let end = offset + len;
+    assert!(
+        data[end..].iter().all(|&b| b == 0),
+        "{} does not end with a whole record (and zero-filled room)",
         last.display()
     );
     assert!(
@@ -78,11 +83,13 @@ fn damage(data_dir: &Path, damage: Damage, last_seq: &str) {
             let mut garbage = 1000u32.to_le_bytes().to_vec();
             garbage.extend_from_slice(&0xdead_beefu32.to_le_bytes());
             garbage.extend_from_slice(&[0xab; 50]);
+            // Where the next record would have gone: over the room, if there is any.
             let mut f = OpenOptions::new()
-                .append(true)
+                .write(true)
                 .open(last)
                 .expect("open segment");
-            f.write_all(&garbage).expect("append garbage");
+            f.seek(SeekFrom::Start(end as u64)).expect("seek");
+            f.write_all(&garbage).expect("write garbage");
             eprintln!(
                 "--- appended {} garbage bytes to {} after {} records",
                 garbage.len(),
