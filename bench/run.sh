@@ -253,6 +253,11 @@ COMMIT="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 RUSTC_V="$(rustc --version 2>/dev/null || echo unknown)"
 
 mkdir -p "$(dirname "$OUT")"
+# Keep the OpenWire section that bench/jms/run.sh maintains in the same file.
+JMS_SECTION=""
+if [ -f "$OUT" ]; then
+  JMS_SECTION="$(sed -n '/<!-- BEGIN openwire-jms/,/<!-- END openwire-jms -->/p' "$OUT")"
+fi
 {
 cat <<EOF
 # Benchmarks: ferromq vs ActiveMQ Classic (STOMP)
@@ -353,6 +358,7 @@ cat <<EOF
 \`\`\`
 EOF
 if [ -f "$HERE/notes.md" ]; then echo; cat "$HERE/notes.md"; fi
+if [ -n "$JMS_SECTION" ]; then echo; echo "$JMS_SECTION"; fi
 } > "$OUT"
 echo "wrote $OUT" >&2
 rm -rf "$WORK_DIR"
