@@ -7,6 +7,7 @@
 //!   heart-beats, subscriptions, acks, transactions, receipts in order);
 //!   `stomp_message`: STOMP headers ⇄ broker messages.
 
+mod accept_loop;
 pub mod openwire_connection;
 pub mod openwire_listener;
 pub mod openwire_message;

@@ -1,5 +1,6 @@
 //! The OpenWire listener: accepts sockets and runs one task per connection.
 
+use crate::accept_loop::accept_until;
 use crate::openwire_connection::{serve, ConnectionRegistry, OpenWireSettings};
 use broker::Broker;
 use std::net::SocketAddr;
@@ -29,30 +30,21 @@ impl OpenWireListener {
         self,
         broker: Broker,
         settings: OpenWireSettings,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
     ) {
         let settings = Arc::new(settings);
         let registry = Arc::new(ConnectionRegistry::default());
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        tokio::spawn(serve(
-                            stream,
-                            peer,
-                            broker.clone(),
-                            settings.clone(),
-                            registry.clone(),
-                            shutdown.clone(),
-                        ));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    }
-                }
-            }
-        }
+        let conn_shutdown = shutdown.clone();
+        accept_until(&self.listener, shutdown, |stream, peer| {
+            tokio::spawn(serve(
+                stream,
+                peer,
+                broker.clone(),
+                settings.clone(),
+                registry.clone(),
+                conn_shutdown.clone(),
+            ));
+        })
+        .await;
     }
 }

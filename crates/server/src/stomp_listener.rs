@@ -1,5 +1,6 @@
 //! The STOMP listener: accepts sockets and runs one task per connection.
 
+use crate::accept_loop::accept_until;
 use crate::stomp_connection::{serve, StompSettings};
 use broker::Broker;
 use std::net::SocketAddr;
@@ -29,23 +30,19 @@ impl StompListener {
         self,
         broker: Broker,
         settings: StompSettings,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
     ) {
         let settings = Arc::new(settings);
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => break,
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        tokio::spawn(serve(stream, peer, broker.clone(), settings.clone(), shutdown.clone()));
-                    }
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    }
-                }
-            }
-        }
+        let conn_shutdown = shutdown.clone();
+        accept_until(&self.listener, shutdown, |stream, peer| {
+            tokio::spawn(serve(
+                stream,
+                peer,
+                broker.clone(),
+                settings.clone(),
+                conn_shutdown.clone(),
+            ));
+        })
+        .await;
     }
 }
