@@ -5,16 +5,22 @@
 //!   log is printed when a test panics; `Drop` kills the process.
 //! - [`reserve_port`]: a free loopback port, never handed out twice in one test process.
 //! - [`TcpProxy`]: a loopback proxy in front of a broker port; `cut()` drops every open
-//!   connection (network fault injection, e.g. for `failover:` clients).
+//!   connection (network fault injection, e.g. for `failover:` clients); `block()` makes
+//!   it a silent partition until `unblock()`.
+//! - [`TestCluster`]: `n` replicated nodes (Raft) with their replication links through
+//!   proxies; `wait_for_master()`, `kill(i)`, `stop(i)`, `restart(i)`, `partition(i)`,
+//!   `heal()`, `failover_url()`; every node's log printed when a test panics.
 //! - [`wait_until`]: polls a predicate instead of sleeping.
 
 mod port;
 mod tcp_proxy;
 mod test_broker;
+mod test_cluster;
 
 pub use port::reserve_port;
 pub use tcp_proxy::TcpProxy;
 pub use test_broker::{binary, TestBroker};
+pub use test_cluster::TestCluster;
 
 use std::time::{Duration, Instant};
 

@@ -10,7 +10,9 @@ use std::time::Duration;
 /// Forwards every connection accepted on its own loopback port to `target`.
 ///
 /// [`TcpProxy::cut`] closes every connection open at that moment (both sides see a reset or
-/// EOF) and keeps accepting, so a `failover:` client reconnects through it. `Drop` stops
+/// EOF) and keeps accepting, so a `failover:` client reconnects through it.
+/// [`TcpProxy::block`] turns it into a silent partition (bytes are swallowed, new
+/// connections are held open without a target) until [`TcpProxy::unblock`]. `Drop` stops
 /// accepting and closes everything.
 pub struct TcpProxy {
     addr: SocketAddr,
@@ -20,9 +22,13 @@ pub struct TcpProxy {
 struct Shared {
     target: String,
     stopped: AtomicBool,
+    /// A silent partition: pumps swallow what they read, new connections are held.
+    blocked: AtomicBool,
     accepted: AtomicU64,
     /// Both ends of every live connection, so that `cut` can shut them down.
     live: Mutex<Vec<(TcpStream, TcpStream)>>,
+    /// Connections accepted while blocked: open, never forwarded, closed on unblock.
+    held: Mutex<Vec<TcpStream>>,
 }
 
 impl TcpProxy {
@@ -39,8 +45,10 @@ impl TcpProxy {
         let shared = Arc::new(Shared {
             target: target.to_string(),
             stopped: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             accepted: AtomicU64::new(0),
             live: Mutex::new(Vec::new()),
+            held: Mutex::new(Vec::new()),
         });
         let s = Arc::clone(&shared);
         thread::Builder::new()
@@ -68,7 +76,29 @@ impl TcpProxy {
             let _ = client.shutdown(Shutdown::Both);
             let _ = upstream.shutdown(Shutdown::Both);
         }
-        pairs.len()
+        let held: Vec<_> = std::mem::take(&mut *lock(&self.shared.held));
+        for client in &held {
+            let _ = client.shutdown(Shutdown::Both);
+        }
+        pairs.len() + held.len()
+    }
+
+    /// A silent partition: from now on nothing passes in either direction, but no
+    /// connection is closed either (open ones swallow their bytes, new ones are accepted
+    /// and held), so the peers only notice through their own timeouts.
+    pub fn block(&self) {
+        self.shared.blocked.store(true, Ordering::SeqCst);
+    }
+
+    /// Ends [`block`](Self::block): every connection open now is cut (their streams lost
+    /// bytes, so they cannot go on) and new ones are forwarded again.
+    pub fn unblock(&self) {
+        self.shared.blocked.store(false, Ordering::SeqCst);
+        self.cut();
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.shared.blocked.load(Ordering::SeqCst)
     }
 }
 
@@ -83,6 +113,10 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         }
         let Ok(client) = incoming else { continue };
         shared.accepted.fetch_add(1, Ordering::SeqCst);
+        if shared.blocked.load(Ordering::SeqCst) {
+            lock(&shared.held).push(client);
+            continue;
+        }
         let Ok(upstream) = TcpStream::connect_timeout(
             &match shared.target.parse() {
                 Ok(a) => a,
@@ -106,18 +140,20 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             continue;
         };
         lock(&shared.live).push((client, upstream));
-        spawn_pump("tcp-proxy-up", c_read, u_write);
-        spawn_pump("tcp-proxy-down", u_read, c_write);
+        spawn_pump("tcp-proxy-up", c_read, u_write, Arc::clone(shared));
+        spawn_pump("tcp-proxy-down", u_read, c_write, Arc::clone(shared));
     }
 }
 
-/// Copies `from` into `to` until either side closes, then closes both directions.
-fn spawn_pump(name: &str, mut from: TcpStream, mut to: TcpStream) {
+/// Copies `from` into `to` until either side closes, then closes both directions; while the
+/// proxy is blocked, what is read is dropped.
+fn spawn_pump(name: &str, mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>) {
     let _ = thread::Builder::new().name(name.into()).spawn(move || {
         let mut buf = [0u8; 16 * 1024];
         loop {
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
+                Ok(_) if shared.blocked.load(Ordering::SeqCst) => {}
                 Ok(n) => {
                     if to.write_all(&buf[..n]).is_err() {
                         break;
@@ -188,5 +224,27 @@ mod tests {
         );
         assert_eq!(roundtrip(&proxy.addr()).ok(), Some(b"ping".to_vec()));
         assert!(proxy.accepted() >= 3);
+    }
+
+    #[test]
+    fn blocked_proxy_is_silent_until_unblocked() {
+        let proxy = TcpProxy::start(&echo_server().to_string());
+        let mut open = TcpStream::connect(proxy.addr()).unwrap_or_else(|e| panic!("{e}"));
+        let _ = open.set_read_timeout(Some(Duration::from_millis(300)));
+        proxy.block();
+        open.write_all(b"x").unwrap_or_else(|e| panic!("{e}"));
+        let mut one = [0u8; 1];
+        assert!(
+            open.read(&mut one).is_err(),
+            "a blocked proxy must neither answer nor close"
+        );
+        let mut fresh = TcpStream::connect(proxy.addr()).unwrap_or_else(|e| panic!("{e}"));
+        let _ = fresh.set_read_timeout(Some(Duration::from_millis(300)));
+        fresh.write_all(b"y").unwrap_or_else(|e| panic!("{e}"));
+        assert!(fresh.read(&mut one).is_err(), "new connection answered");
+        proxy.unblock();
+        let _ = fresh.set_read_timeout(Some(Duration::from_secs(5)));
+        assert!(matches!(fresh.read(&mut one), Ok(0) | Err(_)));
+        assert_eq!(roundtrip(&proxy.addr()).ok(), Some(b"ping".to_vec()));
     }
 }
