@@ -172,7 +172,7 @@ async fn open_replicated(config: &Config, core: &Arc<Core>) -> anyhow::Result<Re
         .context("cannot start the replicated store")
 }
 
-/// How often the master confirms it still has a quorum, and how long it may take.
+/// How often the master confirms it still has a quorum.
 const QUORUM_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 /// Starts the client listeners while this node is the master with a quorum behind it, and
@@ -185,19 +185,32 @@ async fn serve_while_master(
     store: Arc<ReplicatedStore>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let lease = Duration::from_millis(config.persistence.replicated.election_timeout.0);
+    // A master keeps serving while it confirmed its quorum within this window; under heavy
+    // load a confirmation can take a few hundred milliseconds, so one slow round must not
+    // drop every client. A leadership change seen in the metrics ends serving at once.
+    let step_down_after =
+        Duration::from_millis(2 * config.persistence.replicated.election_timeout.0);
+    let mut last_confirmed: Option<std::time::Instant> = None;
     let mut serving: Option<(watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>)> = None;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = tokio::time::sleep(QUORUM_CHECK_EVERY) => {}
         }
-        // A leader cut off from its quorum cannot confirm it: it stops serving.
-        let master = store.is_leader()
-            && matches!(
-                tokio::time::timeout(lease, store.raft().ensure_linearizable()).await,
+        let master = if store.is_leader() {
+            // Heartbeats a quorum; unlike ensure_linearizable it does not wait for applies.
+            let confirmed = matches!(
+                tokio::time::timeout(step_down_after, store.raft().get_read_log_id()).await,
                 Ok(Ok(_))
             );
+            if confirmed {
+                last_confirmed = Some(std::time::Instant::now());
+            }
+            last_confirmed.is_some_and(|t| t.elapsed() < step_down_after)
+        } else {
+            last_confirmed = None;
+            false
+        };
         match (master, serving.is_some()) {
             (true, false) => {
                 let (tx, rx) = watch::channel(false);

@@ -24,7 +24,6 @@ const RECEIPT_EVERY: u64 = 500;
 /// a Raft write): it stops serving for seconds at a time, in-flight acks are lost and most
 /// messages are delivered twice (`restarted_node_catches_up` reports the duplicates).
 #[test]
-#[ignore = "broker bug: a loaded master drops its clients (false quorum loss)"]
 fn busy_master_keeps_its_clients() {
     let _serial = serial();
     eprintln!("--- starting three replicated nodes");
