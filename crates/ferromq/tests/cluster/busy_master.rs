@@ -14,15 +14,9 @@ const RECEIPT_EVERY: u64 = 500;
 /// With all three nodes up and nothing failing, a master flooded with pipelined persistent
 /// sends keeps its quorum and therefore its clients: no producer connection is closed.
 ///
-/// Ignored while it fails: the master's quorum watchdog (`ferromq::run::serve_while_master`)
-/// gives `ensure_linearizable()` one election timeout (300 ms); under this load that
-/// call takes longer (it waits for the state machine to apply up to the commit index, and
-/// its heartbeats queue behind large appends), so the master closes its listeners and
-/// every client connection although it is still the Raft leader with a quorum
-/// (`no longer the master: closing client listeners and connections leader=Some((1, …))`).
-/// The same happens to a master draining thousands of messages with client acks (each ack
-/// a Raft write): it stops serving for seconds at a time, in-flight acks are lost and most
-/// messages are delivered twice (`restarted_node_catches_up` reports the duplicates).
+/// This failed while the watchdog gave `ensure_linearizable()` (which also waits for
+/// applies) one election timeout: a loaded master then closed every client connection
+/// although it was still the Raft leader with a quorum.
 #[test]
 fn busy_master_keeps_its_clients() {
     let _serial = serial();
