@@ -1,0 +1,1 @@
+//! Rust client (work in progress, issue 5).
