@@ -3,10 +3,15 @@
 //!
 //! Two tasks per connection: a reader that routes Responses to the waiting request and
 //! MessageDispatches to their consumer, and a writer that owns the socket's write half (and
-//! sends KeepAliveInfo while the negotiated inactivity duration is positive). Failover is not
-//! here yet.
+//! sends KeepAliveInfo while the negotiated inactivity duration is positive).
+//!
+//! `failover:` URIs: a supervisor task waits for the installed socket's reader to end, then
+//! reconnects (ActiveMQ's back-off and attempt limits), replays the connection's state on
+//! the new socket and resends the requests still waiting for a Response; fire-and-forget
+//! commands issued meanwhile are kept and sent once resumed. Deliveries received on a lost
+//! socket and not yet handed out are dropped: the broker dispatches them again.
 
-use crate::uri::{BrokerUri, TcpUri};
+use crate::uri::{BrokerUri, FailoverUri, TcpUri};
 use crate::UriError;
 use futures_util::{SinkExt, StreamExt};
 use openwire::{
@@ -15,17 +20,20 @@ use openwire::{
     OpenWireError, ProducerId, ProducerInfo, RemoveInfo, SessionId, SessionInfo, ShutdownInfo,
     WireFormat,
 };
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU64, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::codec::Framed;
 
 /// How long a request (ConnectionInfo, ProducerInfo, persistent send …) waits for its Response.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long opening one socket may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// MessageAck type STANDARD (ActiveMQ `MessageAck.STANDARD_ACK_TYPE`).
 const STANDARD_ACK: i8 = 2;
@@ -54,6 +62,13 @@ pub enum ClientError {
 
 type Pending = oneshot::Sender<Result<(), ClientError>>;
 
+/// A request waiting for its Response; `resend` holds the command to send again on the next
+/// socket (failover only; `None` for the replay requests of a socket being opened).
+struct PendingEntry {
+    tx: Pending,
+    resend: Option<Command>,
+}
+
 /// What the writer task is asked to do.
 enum Out {
     Command(Command),
@@ -61,11 +76,54 @@ enum Out {
     Close(oneshot::Sender<()>),
 }
 
+/// What happened to a connection, as broadcast by [`Connection::events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionEvent {
+    /// The first connection, to this broker (`tcp://host:port`).
+    Connected(String),
+    /// The socket was lost; a `failover:` connection is reconnecting.
+    Interrupted,
+    /// Reconnected to this broker, state replayed and in-flight sends resent.
+    Resumed(String),
+}
+
+/// The current socket.
+struct Link {
+    /// `None` while a `failover:` connection is reconnecting.
+    out: Option<mpsc::UnboundedSender<Out>>,
+    /// Generation of the installed socket.
+    generation: u64,
+    uri: TcpUri,
+    reader: Option<JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
+    /// Fire-and-forget commands issued while reconnecting, sent once resumed.
+    backlog: Vec<Command>,
+}
+
+/// What is replayed on a new socket, in this order (same ids).
+#[derive(Default)]
+struct Replay {
+    sessions: BTreeMap<i64, SessionInfo>,
+    producers: BTreeMap<(i64, i64), ProducerInfo>,
+    consumers: BTreeMap<(i64, i64), ConsumerInfo>,
+}
+
+type Dispatch = (u64, MessageDispatch);
+
 struct Inner {
     connection_id: String,
-    out: mpsc::UnboundedSender<Out>,
-    pending: Mutex<HashMap<i32, Pending>>,
-    consumers: Mutex<HashMap<(i64, i64), mpsc::UnboundedSender<MessageDispatch>>>,
+    failover: Option<FailoverUri>,
+    link: Mutex<Link>,
+    pending: Mutex<HashMap<i32, PendingEntry>>,
+    consumers: Mutex<HashMap<(i64, i64), mpsc::UnboundedSender<Dispatch>>>,
+    replay: Mutex<Replay>,
+    events: broadcast::Sender<ConnectionEvent>,
+    /// Signalled by the reader of the installed socket when it ends (failover only).
+    lost: Notify,
+    closing: AtomicBool,
+    next_generation: AtomicU64,
+    /// Deliveries from sockets older than this are dropped (and never acknowledged).
+    min_generation: AtomicU64,
     next_command_id: AtomicI32,
     next_session: AtomicI64,
     next_child: AtomicI64,
@@ -76,115 +134,195 @@ impl Inner {
         self.next_command_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn send(&self, mut command: Command) -> Result<(), ClientError> {
-        command.set_command_id(self.command_id());
-        self.out
-            .send(Out::Command(command))
-            .map_err(|_| ClientError::Closed)
+    fn link(&self) -> std::sync::MutexGuard<'_, Link> {
+        self.link.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends `command` with ResponseRequired and waits for its Response.
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<i32, PendingEntry>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn replay(&self) -> std::sync::MutexGuard<'_, Replay> {
+        self.replay.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn consumers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), mpsc::UnboundedSender<Dispatch>>> {
+        self.consumers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends without waiting. While a `failover:` connection reconnects the command is kept
+    /// and sent once resumed.
+    fn send(&self, mut command: Command) -> Result<(), ClientError> {
+        command.set_command_id(self.command_id());
+        let mut link = self.link();
+        if let Some(out) = &link.out {
+            if out.send(Out::Command(command.clone())).is_ok() {
+                return Ok(());
+            }
+        }
+        if self.failover.is_some() && !self.closing.load(Ordering::SeqCst) {
+            link.backlog.push(command);
+            Ok(())
+        } else {
+            Err(ClientError::Closed)
+        }
+    }
+
+    /// Sends `command` with ResponseRequired and waits for its Response. On a `failover:`
+    /// connection the request survives a reconnect: it is sent again on the new socket.
     async fn request(&self, mut command: Command) -> Result<(), ClientError> {
         let id = self.command_id();
         command.set_command_id(id);
         command.set_response_required(true);
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().expect("pending").insert(id, tx);
-        if self.out.send(Out::Command(command)).is_err() {
-            self.pending.lock().expect("pending").remove(&id);
+        {
+            let link = self.link();
+            let resend = self.failover.as_ref().map(|_| command.clone());
+            self.pending().insert(id, PendingEntry { tx, resend });
+            let sent = link
+                .out
+                .as_ref()
+                .is_some_and(|out| out.send(Out::Command(command)).is_ok());
+            if !sent && self.failover.is_none() {
+                self.pending().remove(&id);
+                return Err(ClientError::Closed);
+            }
+        }
+        self.wait(id, rx).await
+    }
+
+    /// A replay request on the socket being opened (not resent on another one).
+    async fn request_on(
+        &self,
+        out: &mpsc::UnboundedSender<Out>,
+        mut command: Command,
+    ) -> Result<(), ClientError> {
+        let id = self.command_id();
+        command.set_command_id(id);
+        command.set_response_required(true);
+        let (tx, rx) = oneshot::channel();
+        self.pending().insert(id, PendingEntry { tx, resend: None });
+        if out.send(Out::Command(command)).is_err() {
+            self.pending().remove(&id);
             return Err(ClientError::Closed);
         }
+        self.wait(id, rx).await
+    }
+
+    async fn wait(
+        &self,
+        id: i32,
+        rx: oneshot::Receiver<Result<(), ClientError>>,
+    ) -> Result<(), ClientError> {
         match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(ClientError::Closed),
             Err(_) => {
-                self.pending.lock().expect("pending").remove(&id);
+                self.pending().remove(&id);
                 Err(ClientError::Timeout(REQUEST_TIMEOUT))
             }
         }
     }
 
     fn fail_all(&self) {
-        self.pending.lock().expect("pending").clear();
-        self.consumers.lock().expect("consumers").clear();
+        self.pending().clear();
+        self.consumers().clear();
+    }
+
+    /// A socket's reader ended: fail the requests that cannot be resent; if it was the
+    /// installed socket of a `failover:` connection, ask the supervisor to reconnect.
+    fn reader_ended(&self, generation: u64) {
+        if self.failover.is_none() || self.closing.load(Ordering::SeqCst) {
+            self.fail_all();
+            return;
+        }
+        self.pending().retain(|_, p| p.resend.is_some());
+        let mut link = self.link();
+        if link.generation == generation && link.out.is_some() {
+            link.out = None;
+            self.min_generation.store(
+                self.next_generation.load(Ordering::SeqCst),
+                Ordering::SeqCst,
+            );
+            drop(link);
+            self.lost.notify_one();
+        }
     }
 }
 
-/// An OpenWire connection to one broker.
+/// An OpenWire connection: to one broker (`tcp://`), or to the first reachable one of a
+/// `failover:(…)` list, reconnecting transparently when the socket is lost.
 pub struct Connection {
     inner: Arc<Inner>,
-    uri: TcpUri,
-    reader: JoinHandle<()>,
-    writer: JoinHandle<()>,
+    supervisor: Option<JoinHandle<()>>,
 }
 
 impl Connection {
-    /// Connects to a `tcp://host:port` URI: WireFormatInfo exchange, then ConnectionInfo with a
-    /// generated ConnectionId, answered by the broker. `failover:` URIs are not supported yet.
+    /// Connects to a `tcp://host:port` or `failover:(uri,…)?options` URI: WireFormatInfo
+    /// exchange, then ConnectionInfo with a generated ConnectionId, answered by the broker.
+    ///
+    /// With `failover:` the brokers are tried in order (`randomize=false`) or shuffled,
+    /// pass after pass with the [`ReconnectPolicy`](crate::ReconnectPolicy) back-off until
+    /// `startupMaxReconnectAttempts`/`maxReconnectAttempts` failed passes. When the socket
+    /// is lost later, the connection reconnects the same way and replays ConnectionInfo
+    /// (same ConnectionId, `failoverReconnect`), every SessionInfo, ProducerInfo and
+    /// ConsumerInfo, and resends the requests that had no Response yet (a persistent send
+    /// keeps its MessageId, so the broker does not store it twice).
     pub async fn connect(uri: &str) -> Result<Connection, ClientError> {
-        let uri = match BrokerUri::parse(uri)? {
-            BrokerUri::Tcp(t) => t,
-            BrokerUri::Failover(_) => return Err(ClientError::Unsupported("failover: URIs")),
+        let parsed = BrokerUri::parse(uri)?;
+        let (first_uri, failover) = match &parsed {
+            BrokerUri::Tcp(t) => (t.clone(), None),
+            BrokerUri::Failover(f) => {
+                let first = f
+                    .uris
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| ClientError::Protocol("failover: without brokers".into()))?;
+                (first, Some(f.clone()))
+            }
         };
-        let socket = TcpStream::connect(uri.addr()).await?;
-        let ours = WireFormat {
-            provider_name: Some("ferromq-client".into()),
-            ..WireFormat::broker_default()
-        };
-        socket.set_nodelay(ours.tcp_no_delay_enabled)?;
-        let mut framed = Framed::new(socket, OpenWireCodec::default());
-        framed
-            .send(Command::WireFormatInfo(ours.to_info()?))
-            .await?;
-        let theirs = match tokio::time::timeout(REQUEST_TIMEOUT, framed.next()).await {
-            Err(_) => return Err(ClientError::Timeout(REQUEST_TIMEOUT)),
-            Ok(None) => return Err(ClientError::Closed),
-            Ok(Some(frame)) => match frame? {
-                Command::WireFormatInfo(w) => w,
-                other => {
-                    return Err(ClientError::Protocol(format!(
-                        "expected WireFormatInfo, got {}",
-                        other.name()
-                    )))
-                }
-            },
-        };
-        let negotiated = ours.negotiate(&theirs)?;
-        framed.codec_mut().apply(&negotiated);
-        let (sink, stream) = framed.split();
-
-        let (out, rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(64);
         let inner = Arc::new(Inner {
             connection_id: generate_connection_id(),
-            out,
+            failover,
+            link: Mutex::new(Link {
+                out: None,
+                generation: 0,
+                uri: first_uri,
+                reader: None,
+                writer: None,
+                backlog: Vec::new(),
+            }),
             pending: Mutex::new(HashMap::new()),
             consumers: Mutex::new(HashMap::new()),
+            replay: Mutex::new(Replay::default()),
+            events,
+            lost: Notify::new(),
+            closing: AtomicBool::new(false),
+            next_generation: AtomicU64::new(1),
+            min_generation: AtomicU64::new(0),
             next_command_id: AtomicI32::new(1),
             next_session: AtomicI64::new(1),
             next_child: AtomicI64::new(1),
         });
-        let keep_alive = u64::try_from(negotiated.max_inactivity_duration)
-            .ok()
-            .filter(|ms| *ms > 0)
-            .map(|ms| Duration::from_millis((ms / 3).max(1)));
-        let writer = tokio::spawn(write_loop(sink, rx, keep_alive));
-        let reader = tokio::spawn(read_loop(stream, Arc::downgrade(&inner)));
-        let conn = Connection {
-            inner,
-            uri,
-            reader,
-            writer,
+        let uri = match &parsed {
+            BrokerUri::Tcp(t) => {
+                open_link(&inner, t, false).await?;
+                t.clone()
+            }
+            BrokerUri::Failover(_) => establish(&inner, true).await?,
         };
-        let info = ConnectionInfo {
-            connection_id: Some(ConnectionId::new(conn.inner.connection_id.clone())),
-            client_id: Some(format!("{}-client", conn.inner.connection_id)),
-            ..Default::default()
-        };
-        conn.inner
-            .request(Command::ConnectionInfo(Box::new(info)))
-            .await?;
-        tracing::info!("Successfully connected to {}", conn.uri);
-        Ok(conn)
+        tracing::info!("Successfully connected to {uri}");
+        let _ = inner
+            .events
+            .send(ConnectionEvent::Connected(uri.to_string()));
+        let supervisor = inner
+            .failover
+            .is_some()
+            .then(|| tokio::spawn(supervise(inner.clone())));
+        Ok(Connection { inner, supervisor })
     }
 
     /// The generated ConnectionId (`ID:…`).
@@ -192,9 +330,14 @@ impl Connection {
         &self.inner.connection_id
     }
 
-    /// The broker this connection talks to.
-    pub fn uri(&self) -> &TcpUri {
-        &self.uri
+    /// The broker this connection talks to (the last one connected to, for `failover:`).
+    pub fn uri(&self) -> TcpUri {
+        self.inner.link().uri.clone()
+    }
+
+    /// Connection events from now on: interrupted, resumed on a broker.
+    pub fn events(&self) -> broadcast::Receiver<ConnectionEvent> {
+        self.inner.events.subscribe()
     }
 
     /// Opens a session (SessionInfo); acknowledgement is AUTO.
@@ -207,7 +350,11 @@ impl Connection {
             session_id: Some(id.clone()),
             ..Default::default()
         };
-        self.inner.request(Command::SessionInfo(info)).await?;
+        self.inner.replay().sessions.insert(id.value, info.clone());
+        if let Err(e) = self.inner.request(Command::SessionInfo(info)).await {
+            self.inner.replay().sessions.remove(&id.value);
+            return Err(e);
+        }
         Ok(Session {
             inner: self.inner.clone(),
             id,
@@ -216,7 +363,7 @@ impl Connection {
 
     /// Removes the connection on the broker (RemoveInfo, answered), sends ShutdownInfo and
     /// closes the socket.
-    pub async fn close(self) -> Result<(), ClientError> {
+    pub async fn close(mut self) -> Result<(), ClientError> {
         let remove = RemoveInfo {
             object_id: Some(DataStructure::ConnectionId(ConnectionId::new(
                 self.inner.connection_id.clone(),
@@ -227,12 +374,19 @@ impl Connection {
             .inner
             .request(Command::RemoveInfo(Box::new(remove)))
             .await;
+        self.inner.closing.store(true, Ordering::SeqCst);
+        if let Some(s) = self.supervisor.take() {
+            s.abort();
+        }
         let _ = self
             .inner
             .send(Command::ShutdownInfo(ShutdownInfo::default()));
         let (tx, rx) = oneshot::channel();
-        if self.inner.out.send(Out::Close(tx)).is_ok() {
-            let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
+        let out = self.inner.link().out.clone();
+        if let Some(out) = out {
+            if out.send(Out::Close(tx)).is_ok() {
+                let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
+            }
         }
         self.inner.fail_all();
         removed
@@ -241,9 +395,244 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.reader.abort();
-        self.writer.abort();
+        self.inner.closing.store(true, Ordering::SeqCst);
+        if let Some(s) = self.supervisor.take() {
+            s.abort();
+        }
+        let mut link = self.inner.link();
+        link.out = None;
+        if let Some(r) = link.reader.take() {
+            r.abort();
+        }
+        if let Some(w) = link.writer.take() {
+            w.abort();
+        }
     }
+}
+
+/// Reconnects each time the installed socket is lost (failover only).
+async fn supervise(inner: Arc<Inner>) {
+    loop {
+        inner.lost.notified().await;
+        if inner.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        let from = inner.link().uri.clone();
+        tracing::warn!(
+            "Transport ({from}) failed, connection {} interrupted; reconnecting",
+            inner.connection_id
+        );
+        let _ = inner.events.send(ConnectionEvent::Interrupted);
+        match establish(&inner, false).await {
+            Ok(uri) => {
+                tracing::info!("Successfully reconnected to {uri}");
+                let _ = inner.events.send(ConnectionEvent::Resumed(uri.to_string()));
+            }
+            Err(e) => {
+                tracing::error!("connection {}: giving up: {e}", inner.connection_id);
+                inner.closing.store(true, Ordering::SeqCst);
+                inner.fail_all();
+                return;
+            }
+        }
+    }
+}
+
+/// Tries the failover URI's brokers pass after pass with the back-off until one accepts
+/// and the state is replayed; gives up after the attempt limit.
+async fn establish(inner: &Arc<Inner>, first: bool) -> Result<TcpUri, ClientError> {
+    let failover = inner
+        .failover
+        .clone()
+        .ok_or(ClientError::Unsupported("reconnect without failover:"))?;
+    let policy = &failover.options.reconnect;
+    let limit = policy.attempt_limit(first);
+    let mut delays = policy.delays();
+    let mut failed_passes: u32 = 0;
+    let mut seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0x9e37_79b9)
+        | 1;
+    loop {
+        let mut uris = failover.connect_uris();
+        if failover.options.randomize {
+            shuffle(&mut uris, &mut seed);
+        }
+        let mut last = None;
+        for uri in &uris {
+            if inner.closing.load(Ordering::SeqCst) {
+                return Err(ClientError::Closed);
+            }
+            match open_link(inner, uri, !first).await {
+                Ok(()) => return Ok(uri.clone()),
+                Err(e) => {
+                    tracing::debug!("connect attempt to {uri} failed: {e}");
+                    last = Some(e);
+                }
+            }
+        }
+        failed_passes += 1;
+        if limit.is_some_and(|l| failed_passes > l) {
+            return Err(last.unwrap_or(ClientError::Closed));
+        }
+        let wait = delays.next().unwrap_or_default();
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Fisher–Yates with xorshift64: good enough to spread clients over brokers.
+fn shuffle<T>(v: &mut [T], seed: &mut u64) {
+    for i in (1..v.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let j = (*seed % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
+/// Opens a socket to `uri`, replays the connection's state on it and installs it: requests
+/// still waiting for a Response are sent again, then what was issued while reconnecting.
+async fn open_link(inner: &Arc<Inner>, uri: &TcpUri, reconnect: bool) -> Result<(), ClientError> {
+    let socket = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(uri.addr()))
+        .await
+        .map_err(|_| ClientError::Timeout(CONNECT_TIMEOUT))??;
+    let ours = WireFormat {
+        provider_name: Some("ferromq-client".into()),
+        ..WireFormat::broker_default()
+    };
+    socket.set_nodelay(ours.tcp_no_delay_enabled)?;
+    let mut framed = Framed::new(socket, OpenWireCodec::default());
+    framed
+        .send(Command::WireFormatInfo(ours.to_info()?))
+        .await?;
+    let theirs = match tokio::time::timeout(REQUEST_TIMEOUT, framed.next()).await {
+        Err(_) => return Err(ClientError::Timeout(REQUEST_TIMEOUT)),
+        Ok(None) => return Err(ClientError::Closed),
+        Ok(Some(frame)) => match frame? {
+            Command::WireFormatInfo(w) => w,
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected WireFormatInfo, got {}",
+                    other.name()
+                )))
+            }
+        },
+    };
+    let negotiated = ours.negotiate(&theirs)?;
+    framed.codec_mut().apply(&negotiated);
+    let (sink, stream) = framed.split();
+
+    let generation = inner.next_generation.fetch_add(1, Ordering::SeqCst);
+    let (out, rx) = mpsc::unbounded_channel();
+    let keep_alive = u64::try_from(negotiated.max_inactivity_duration)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map(|ms| Duration::from_millis((ms / 3).max(1)));
+    let writer = tokio::spawn(write_loop(sink, rx, keep_alive));
+    let reader = tokio::spawn(read_loop(
+        stream,
+        Arc::downgrade(inner),
+        out.clone(),
+        generation,
+    ));
+    let replayed = replay(inner, &out, reconnect).await;
+    if let Err(e) = replayed {
+        reader.abort();
+        writer.abort();
+        return Err(e);
+    }
+
+    let mut link = inner.link();
+    if inner.closing.load(Ordering::SeqCst) {
+        reader.abort();
+        writer.abort();
+        return Err(ClientError::Closed);
+    }
+    let mut pending = inner.pending();
+    let mut ids: Vec<i32> = pending
+        .iter()
+        .filter(|(_, p)| p.resend.is_some())
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort_unstable();
+    if !ids.is_empty() {
+        tracing::info!(
+            "connection {}: resending {} request(s) that had no Response",
+            inner.connection_id,
+            ids.len()
+        );
+    }
+    for id in ids {
+        let Some(command) = pending.get(&id).and_then(|p| p.resend.clone()) else {
+            continue;
+        };
+        match command {
+            // Replayed above from the registry: the request is answered.
+            Command::SessionInfo(_) | Command::ProducerInfo(_) | Command::ConsumerInfo(_) => {
+                if let Some(p) = pending.remove(&id) {
+                    let _ = p.tx.send(Ok(()));
+                }
+            }
+            other => {
+                let _ = out.send(Out::Command(other));
+            }
+        }
+    }
+    drop(pending);
+    for command in std::mem::take(&mut link.backlog) {
+        let _ = out.send(Out::Command(command));
+    }
+    if let Some(old) = link.reader.replace(reader) {
+        old.abort();
+    }
+    if let Some(old) = link.writer.replace(writer) {
+        old.abort();
+    }
+    link.out = Some(out);
+    link.generation = generation;
+    link.uri = uri.clone();
+    Ok(())
+}
+
+/// ConnectionInfo (same ConnectionId), then every session, producer and consumer.
+async fn replay(
+    inner: &Inner,
+    out: &mpsc::UnboundedSender<Out>,
+    reconnect: bool,
+) -> Result<(), ClientError> {
+    let info = ConnectionInfo {
+        connection_id: Some(ConnectionId::new(inner.connection_id.clone())),
+        client_id: Some(format!("{}-client", inner.connection_id)),
+        failover_reconnect: reconnect,
+        ..Default::default()
+    };
+    inner
+        .request_on(out, Command::ConnectionInfo(Box::new(info)))
+        .await?;
+    let (sessions, producers, consumers) = {
+        let r = inner.replay();
+        (
+            r.sessions.values().cloned().collect::<Vec<_>>(),
+            r.producers.values().cloned().collect::<Vec<_>>(),
+            r.consumers.values().cloned().collect::<Vec<_>>(),
+        )
+    };
+    for s in sessions {
+        inner.request_on(out, Command::SessionInfo(s)).await?;
+    }
+    for p in producers {
+        inner
+            .request_on(out, Command::ProducerInfo(Box::new(p)))
+            .await?;
+    }
+    for c in consumers {
+        inner
+            .request_on(out, Command::ConsumerInfo(Box::new(c)))
+            .await?;
+    }
+    Ok(())
 }
 
 async fn write_loop(
@@ -305,6 +694,8 @@ async fn write_loop(
 async fn read_loop(
     mut stream: futures_util::stream::SplitStream<Framed<TcpStream, OpenWireCodec>>,
     inner: std::sync::Weak<Inner>,
+    out: mpsc::UnboundedSender<Out>,
+    generation: u64,
 ) {
     while let Some(frame) = stream.next().await {
         let Some(inner) = inner.upgrade() else { return };
@@ -339,24 +730,28 @@ async fn read_loop(
                     .as_ref()
                     .map(|c| (c.session_id, c.value))
                     .unwrap_or_default();
-                if let Some(tx) = inner.consumers.lock().expect("consumers").get(&key) {
-                    let _ = tx.send(*d);
+                if let Some(tx) = inner.consumers().get(&key) {
+                    let _ = tx.send((generation, *d));
                 }
             }
             Command::KeepAliveInfo(k) if k.response_required => {
-                let _ = inner.send(Command::KeepAliveInfo(KeepAliveInfo::default()));
+                let k = KeepAliveInfo {
+                    command_id: inner.command_id(),
+                    ..Default::default()
+                };
+                let _ = out.send(Out::Command(Command::KeepAliveInfo(k)));
             }
             other => tracing::debug!("ignored {}", other.name()),
         }
     }
     if let Some(inner) = inner.upgrade() {
-        inner.fail_all();
+        inner.reader_ended(generation);
     }
 }
 
 fn complete(inner: &Inner, correlation: i32, result: Result<(), ClientError>) {
-    if let Some(tx) = inner.pending.lock().expect("pending").remove(&correlation) {
-        let _ = tx.send(result);
+    if let Some(p) = inner.pending().remove(&correlation) {
+        let _ = p.tx.send(result);
     }
 }
 
@@ -393,9 +788,16 @@ impl Session {
             producer_id: Some(id.clone()),
             ..Default::default()
         };
-        self.inner
+        let key = (id.session_id, id.value);
+        self.inner.replay().producers.insert(key, info.clone());
+        if let Err(e) = self
+            .inner
             .request(Command::ProducerInfo(Box::new(info)))
-            .await?;
+            .await
+        {
+            self.inner.replay().producers.remove(&key);
+            return Err(e);
+        }
         Ok(Producer {
             inner: self.inner.clone(),
             id,
@@ -417,11 +819,8 @@ impl Session {
         };
         let destination = Destination::queue(queue);
         let (tx, rx) = mpsc::unbounded_channel();
-        self.inner
-            .consumers
-            .lock()
-            .expect("consumers")
-            .insert((id.session_id, id.value), tx);
+        let key = (id.session_id, id.value);
+        self.inner.consumers().insert(key, tx);
         let info = ConsumerInfo {
             consumer_id: Some(id.clone()),
             destination: Some(destination.clone()),
@@ -429,16 +828,14 @@ impl Session {
             dispatch_async: true,
             ..Default::default()
         };
+        self.inner.replay().consumers.insert(key, info.clone());
         if let Err(e) = self
             .inner
             .request(Command::ConsumerInfo(Box::new(info)))
             .await
         {
-            self.inner
-                .consumers
-                .lock()
-                .expect("consumers")
-                .remove(&(id.session_id, id.value));
+            self.inner.consumers().remove(&key);
+            self.inner.replay().consumers.remove(&key);
             return Err(e);
         }
         Ok(Consumer {
@@ -494,6 +891,10 @@ impl Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
+        self.inner
+            .replay()
+            .producers
+            .remove(&(self.id.session_id, self.id.value));
         let _ = self.inner.send(Command::RemoveInfo(Box::new(RemoveInfo {
             object_id: Some(DataStructure::ProducerId(self.id.clone())),
             ..Default::default()
@@ -506,12 +907,13 @@ pub struct Consumer {
     inner: Arc<Inner>,
     id: ConsumerId,
     destination: Destination,
-    rx: mpsc::UnboundedReceiver<MessageDispatch>,
+    rx: mpsc::UnboundedReceiver<Dispatch>,
 }
 
 impl Consumer {
     /// The next message, or `None` if none arrives within `timeout`. The message is
-    /// acknowledged before it is returned (AUTO acknowledge).
+    /// acknowledged before it is returned (AUTO acknowledge). On a `failover:` connection,
+    /// a message whose acknowledgement was lost with the socket comes again (redelivered).
     pub async fn recv(&mut self, timeout: Duration) -> Result<Option<Message>, ClientError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -520,6 +922,11 @@ impl Consumer {
                 Ok(None) => return Err(ClientError::Closed),
                 Ok(Some(d)) => d,
             };
+            let (generation, dispatch) = dispatch;
+            // Received on a lost socket: the broker dispatches it again on the new one.
+            if generation < self.inner.min_generation.load(Ordering::SeqCst) {
+                continue;
+            }
             let Some(message) = dispatch.message else {
                 continue;
             };
@@ -554,11 +961,9 @@ impl Consumer {
 
 impl Drop for Consumer {
     fn drop(&mut self) {
-        self.inner
-            .consumers
-            .lock()
-            .expect("consumers")
-            .remove(&(self.id.session_id, self.id.value));
+        let key = (self.id.session_id, self.id.value);
+        self.inner.consumers().remove(&key);
+        self.inner.replay().consumers.remove(&key);
         let _ = self.inner.send(Command::RemoveInfo(Box::new(RemoveInfo {
             object_id: Some(DataStructure::ConsumerId(self.id.clone())),
             ..Default::default()

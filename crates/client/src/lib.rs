@@ -2,8 +2,10 @@
 //!
 //! * [`uri`] — `tcp://` and `failover:(…)` URIs with ActiveMQ's option names and defaults, and
 //!   the reconnect back-off sequence.
-//! * [`connection`] — [`Connection`] over one `tcp://` URI, [`Session`] (AUTO ack),
-//!   [`Producer`] and queue [`Consumer`]. No failover yet.
+//! * [`connection`] — [`Connection`] over a `tcp://` URI or a `failover:(…)` list (transparent
+//!   reconnect: state replayed, in-flight sends resent with the same message id,
+//!   [`ConnectionEvent`]s broadcast), [`Session`] (AUTO ack), [`Producer`] and queue
+//!   [`Consumer`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), client::ClientError> {
@@ -22,6 +24,6 @@
 pub mod connection;
 pub mod uri;
 
-pub use connection::{ClientError, Connection, Consumer, Producer, Session};
+pub use connection::{ClientError, Connection, ConnectionEvent, Consumer, Producer, Session};
 pub use openwire::{Message, MessageId};
 pub use uri::{BrokerUri, FailoverOptions, FailoverUri, ReconnectPolicy, TcpUri, UriError};
