@@ -191,6 +191,7 @@ async fn serve_while_master(
     let step_down_after =
         Duration::from_millis(2 * config.persistence.replicated.election_timeout.0);
     let mut last_confirmed: Option<std::time::Instant> = None;
+    let mut last_applied = 0u64;
     let mut serving: Option<(watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>)> = None;
     loop {
         tokio::select! {
@@ -199,13 +200,19 @@ async fn serve_while_master(
         }
         let master = if store.is_leader() {
             // Heartbeats a quorum; unlike ensure_linearizable it does not wait for applies.
+            // Under heavy load the heartbeats queue behind large appends, but then entries
+            // keep committing, which a quorum's acks alone make possible: progress of the
+            // applied index confirms the quorum too.
+            let applied_before = store.status().applied_index;
             let confirmed = matches!(
                 tokio::time::timeout(step_down_after, store.raft().get_read_log_id()).await,
                 Ok(Ok(_))
             );
-            if confirmed {
+            let applied_now = store.status().applied_index;
+            if confirmed || applied_now > applied_before || applied_now > last_applied {
                 last_confirmed = Some(std::time::Instant::now());
             }
+            last_applied = applied_now;
             last_confirmed.is_some_and(|t| t.elapsed() < step_down_after)
         } else {
             last_confirmed = None;
