@@ -13,6 +13,7 @@
 //! - [`wait_until`]: polls a predicate instead of sleeping.
 
 mod port;
+mod process;
 mod tcp_proxy;
 mod test_broker;
 mod test_cluster;

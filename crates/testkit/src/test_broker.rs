@@ -155,23 +155,7 @@ impl TestBroker {
 
     /// SIGTERM and wait for a clean exit; returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
-        let Some(mut c) = self.child.take() else {
-            return false;
-        };
-        let pid = c.id() as i32;
-        let ok = terminate(pid);
-        if !ok {
-            let _ = c.kill();
-        }
-        let exited = wait_until(Duration::from_secs(20), || {
-            matches!(c.try_wait(), Ok(Some(_)))
-        });
-        if !exited {
-            let _ = c.kill();
-            let _ = c.wait();
-            return false;
-        }
-        matches!(c.wait(), Ok(s) if s.success())
+        self.child.take().is_some_and(crate::process::stop_child)
     }
 
     /// Starts the broker again on the same data dir and port.
@@ -183,15 +167,6 @@ impl TestBroker {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
     }
-}
-
-fn terminate(pid: i32) -> bool {
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
 }
 
 impl Drop for TestBroker {

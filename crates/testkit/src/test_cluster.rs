@@ -278,26 +278,10 @@ impl TestCluster {
 
     /// SIGTERM and wait (20 s) for a clean exit; returns whether it exited successfully.
     pub fn stop(&mut self, i: usize) -> bool {
-        let Some(mut c) = self.nodes[i].child.take() else {
-            return false;
-        };
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(c.id().to_string())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !sent {
-            let _ = c.kill();
-        }
-        let exited = wait_until(Duration::from_secs(20), || {
-            matches!(c.try_wait(), Ok(Some(_)))
-        });
-        if !exited {
-            let _ = c.kill();
-            let _ = c.wait();
-            return false;
-        }
-        matches!(c.wait(), Ok(s) if s.success())
+        self.nodes[i]
+            .child
+            .take()
+            .is_some_and(crate::process::stop_child)
     }
 
     /// Starts node `i` again (killing it first if it runs) on the same dir and ports;
