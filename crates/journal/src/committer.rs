@@ -182,17 +182,31 @@ impl Committer {
         kind: u8,
         payload: Bytes,
     ) -> Result<oneshot::Receiver<Result<u64, JournalError>>, JournalError> {
-        self.shared.check(payload.len())?;
-        let (done, rx) = oneshot::channel();
+        let (command, rx) = self.append_command(kind, payload)?;
         self.tx
-            .send(Command::Append {
-                kind,
-                payload,
-                done,
-            })
+            .send(command)
             .await
             .map_err(|_| self.shared.refusal())?;
         Ok(rx)
+    }
+
+    /// The queued form of one record, after checking its size, and the receiver its
+    /// waiter gets.
+    fn append_command(
+        &self,
+        kind: u8,
+        payload: Bytes,
+    ) -> Result<(Command, oneshot::Receiver<Result<u64, JournalError>>), JournalError> {
+        self.shared.check(payload.len())?;
+        let (done, rx) = oneshot::channel();
+        Ok((
+            Command::Append {
+                kind,
+                payload,
+                done,
+            },
+            rx,
+        ))
     }
 
     /// Queues a record without waiting: `Ok(None)` hands the payload back when the queue
@@ -203,13 +217,8 @@ impl Committer {
         kind: u8,
         payload: Bytes,
     ) -> Result<Result<oneshot::Receiver<Result<u64, JournalError>>, Bytes>, JournalError> {
-        self.shared.check(payload.len())?;
-        let (done, rx) = oneshot::channel();
-        match self.tx.try_send(Command::Append {
-            kind,
-            payload,
-            done,
-        }) {
+        let (command, rx) = self.append_command(kind, payload)?;
+        match self.tx.try_send(command) {
             Ok(()) => Ok(Ok(rx)),
             Err(mpsc::error::TrySendError::Full(Command::Append { payload, .. })) => {
                 Ok(Err(payload))
@@ -226,14 +235,9 @@ impl Committer {
         kind: u8,
         payload: Bytes,
     ) -> Result<oneshot::Receiver<Result<u64, JournalError>>, JournalError> {
-        self.shared.check(payload.len())?;
-        let (done, rx) = oneshot::channel();
+        let (command, rx) = self.append_command(kind, payload)?;
         self.tx
-            .blocking_send(Command::Append {
-                kind,
-                payload,
-                done,
-            })
+            .blocking_send(command)
             .map_err(|_| self.shared.refusal())?;
         Ok(rx)
     }
