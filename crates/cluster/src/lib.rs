@@ -17,6 +17,7 @@
 // move the conversion.
 #![allow(clippy::result_large_err)]
 
+mod failover;
 pub mod log_store;
 pub mod network;
 pub mod state_machine;

@@ -143,8 +143,12 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, address: String) {
                     let raft = raft.clone();
                     let address = address.clone();
                     conns.spawn(async move {
-                        if let Err(e) = serve_conn(stream, raft, &address).await {
+                        let mut leader = None;
+                        if let Err(e) = serve_conn(stream, &raft, &address, &mut leader).await {
                             tracing::debug!(%peer, error = %e, "raft connection closed");
+                        }
+                        if let Some(leader) = leader {
+                            crate::failover::leader_link_closed(raft, leader).await;
                         }
                     });
                 }
@@ -158,7 +162,14 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, address: String) {
     }
 }
 
-async fn serve_conn(mut stream: TcpStream, raft: Raft, address: &str) -> std::io::Result<()> {
+/// Serves one peer connection. `leader` is set to the node that sent appends with a
+/// committed vote on it (the leader's replication link), for fast failover when it ends.
+async fn serve_conn(
+    mut stream: TcpStream,
+    raft: &Raft,
+    address: &str,
+    leader: &mut Option<NodeId>,
+) -> std::io::Result<()> {
     loop {
         let (kind, header, raw) = match read_frame(&mut stream).await {
             Ok(f) => f,
@@ -168,6 +179,9 @@ async fn serve_conn(mut stream: TcpStream, raft: Raft, address: &str) -> std::io
         let reply = match kind {
             APPEND => {
                 let rpc = decode_append(&header, &raw)?;
+                if rpc.vote.is_committed() {
+                    *leader = rpc.vote.leader_id().voted_for();
+                }
                 serde_json::to_vec(&raft.append_entries(rpc).await)?
             }
             VOTE => {
@@ -185,7 +199,7 @@ async fn serve_conn(mut stream: TcpStream, raft: Raft, address: &str) -> std::io
                 };
                 serde_json::to_vec(&raft.install_snapshot(rpc).await)?
             }
-            STATUS => serde_json::to_vec(&node_status(&raft, address))?,
+            STATUS => serde_json::to_vec(&node_status(raft, address))?,
             other => return Err(invalid(format!("unknown request type {other}"))),
         };
         stream

@@ -174,6 +174,9 @@ async fn open_replicated(config: &Config, core: &Arc<Core>) -> anyhow::Result<Re
 
 /// How often the master confirms it still has a quorum.
 const QUORUM_CHECK_EVERY: Duration = Duration::from_millis(100);
+/// How often the role is read from the Raft metrics (a cheap read): a new master starts
+/// serving within this after its election (ARCHITECTURE decision 7).
+const ROLE_POLL_EVERY: Duration = Duration::from_millis(5);
 
 /// Starts the client listeners while this node is the master with a quorum behind it, and
 /// stops them (closing every client connection) the moment it is not, so failover clients
@@ -191,14 +194,32 @@ async fn serve_while_master(
     let step_down_after =
         Duration::from_millis(2 * config.persistence.replicated.election_timeout.0);
     let mut last_confirmed: Option<std::time::Instant> = None;
+    let mut last_check = std::time::Instant::now();
     let mut last_applied = 0u64;
     let mut serving: Option<(watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>)> = None;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
-            _ = tokio::time::sleep(QUORUM_CHECK_EVERY) => {}
+            _ = tokio::time::sleep(ROLE_POLL_EVERY) => {}
         }
-        let master = if store.is_leader() {
+        let master = if !store.is_leader() {
+            last_confirmed = None;
+            false
+        } else if serving.is_none() {
+            // Just elected: serve once a quorum confirmed us and every committed entry is
+            // applied here, so the first client sees every message and producer mark.
+            let ready = matches!(
+                tokio::time::timeout(step_down_after, store.raft().ensure_linearizable()).await,
+                Ok(Ok(_))
+            );
+            last_check = std::time::Instant::now();
+            if ready {
+                last_confirmed = Some(last_check);
+            }
+            ready
+        } else if last_check.elapsed() < QUORUM_CHECK_EVERY {
+            true
+        } else {
             // Heartbeats a quorum; unlike ensure_linearizable it does not wait for applies.
             // Under heavy load the heartbeats queue behind large appends, but then entries
             // keep committing, which a quorum's acks alone make possible: progress of the
@@ -208,15 +229,13 @@ async fn serve_while_master(
                 tokio::time::timeout(step_down_after, store.raft().get_read_log_id()).await,
                 Ok(Ok(_))
             );
+            last_check = std::time::Instant::now();
             let applied_now = store.status().applied_index;
             if confirmed || applied_now > applied_before || applied_now > last_applied {
-                last_confirmed = Some(std::time::Instant::now());
+                last_confirmed = Some(last_check);
             }
             last_applied = applied_now;
             last_confirmed.is_some_and(|t| t.elapsed() < step_down_after)
-        } else {
-            last_confirmed = None;
-            false
         };
         match (master, serving.is_some()) {
             (true, false) => {
