@@ -10,13 +10,15 @@
 //! nothing happens here. A silent leader (host gone, partition) neither closes nor
 //! refuses: the request times out, and openraft's election timeout handles it as before.
 //!
-//! Why the retries: openraft 0.9 refuses votes while the voter's leader lease runs
-//! (`election_timeout_max` since the last heartbeat), so the first candidate is refused
-//! by a survivor that still holds a committed vote. Once both survivors have started an
-//! election, neither vote is committed any more and the lease no longer applies: the next
-//! round wins. The survivors retry at different delays (by rank among the survivors) so
-//! their rounds do not keep splitting the vote. Typical time from the kill to a leader:
-//! two rounds, a few tens of milliseconds on loopback.
+//! The rounds: openraft 0.9 refuses votes while the voter's leader lease runs
+//! (`election_timeout_max` since the last heartbeat), so a first candidate is refused by a
+//! survivor that still holds a committed vote. Both survivors therefore start an election
+//! at once (dropping their committed votes, so the lease no longer applies), and then only
+//! the lower-ranked survivor starts a second round a moment later, which the other
+//! grants. A round is given time to finish (a vote is fsynced by the voter before it
+//! answers, slow on a loaded disk) before another starts: a node that starts a new round
+//! ignores the answers to its previous one, and two nodes doing that in turn never elect.
+//! Typical time from the kill to a leader: a few tens of milliseconds on loopback.
 
 use crate::types::{NodeId, Raft};
 use openraft::ServerState;
@@ -25,7 +27,11 @@ use std::time::Duration;
 /// How long a status request to the old leader may take before we stop calling it dead.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(100);
 /// Rounds before leaving it to openraft's own election timer.
-const MAX_ROUNDS: u32 = 12;
+const MAX_ROUNDS: u32 = 6;
+/// How long the second survivor waits for the first one's decisive round.
+const FIRST_ROUND_DELAY: Duration = Duration::from_millis(20);
+/// How long a round may take before the next one starts.
+const ROUND_TIMEOUT: Duration = Duration::from_millis(150);
 
 /// Outcome of probing the old leader's replication port.
 #[derive(Debug, PartialEq, Eq)]
@@ -75,46 +81,45 @@ pub(crate) async fn leader_link_closed(raft: Raft, leader: NodeId) {
         tracing::debug!(leader, %addr, "leader link closed but its port did not refuse: not electing early");
         return;
     }
-    tracing::info!(leader, %addr, "the leader's link closed and its port refuses connections: electing now");
+    tracing::info!(leader, %addr, rank, "the leader's link closed and its port refuses connections: electing now");
+    let settled = |m: &openraft::RaftMetrics<NodeId, openraft::BasicNode>| {
+        m.state == ServerState::Leader || matches!(m.current_leader, Some(l) if l != leader)
+    };
+    // Round 0 on both survivors: drop the committed vote (and with it the lease).
+    // Round 1 on the first survivor only, after a moment; more rounds, staggered by rank,
+    // only if a round ended without a leader (a survivor with a shorter log loses).
+    let mut metrics = raft.metrics();
     for round in 0..MAX_ROUNDS {
-        {
-            let m = raft.metrics();
-            let m = m.borrow();
-            let settled = m.state == ServerState::Leader
-                || matches!(m.current_leader, Some(l) if l != leader);
-            if settled {
-                tracing::info!(
-                    node = me,
-                    new_leader = ?m.current_leader,
-                    term = m.current_term,
-                    rounds = round,
-                    "fast failover done"
-                );
-                return;
-            }
+        if settled(&metrics.borrow()) {
+            break;
         }
         if let Err(e) = raft.trigger().elect().await {
             tracing::warn!(error = %e, "cannot start an election");
             return;
         }
-        tokio::time::sleep(retry_delay(rank)).await;
+        let wait = match (round, rank) {
+            (0, 0) => FIRST_ROUND_DELAY,
+            (0, _) => ROUND_TIMEOUT + 3 * FIRST_ROUND_DELAY,
+            _ => ROUND_TIMEOUT + Duration::from_millis(rank.min(4) * 40),
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        while !settled(&metrics.borrow_and_update()) {
+            match tokio::time::timeout_at(deadline, metrics.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return, // raft shut down
+                Err(_) => break,
+            }
+        }
     }
-    tracing::info!(
-        node = me,
-        "fast failover gave up; openraft's election timer takes over"
-    );
-}
-
-/// Delay between rounds: the lower-ranked survivor retries first; a little jitter from the
-/// clock keeps two equal ranks (a membership change in flight) apart.
-fn retry_delay(rank: u64) -> Duration {
-    let jitter = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_micros())
-            % 8,
-    );
-    Duration::from_millis(8 + rank.min(4) * 16 + jitter)
+    let m = metrics.borrow();
+    if settled(&m) {
+        tracing::info!(node = me, new_leader = ?m.current_leader, term = m.current_term, "fast failover done");
+    } else {
+        tracing::info!(
+            node = me,
+            "fast failover gave up; openraft's election timer takes over"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -138,12 +143,5 @@ mod tests {
         let _ = closer.await;
         // Nobody listening.
         assert_eq!(probe(&addr).await, Probe::Refused);
-    }
-
-    #[test]
-    fn survivors_retry_at_different_delays() {
-        for _ in 0..100 {
-            assert!(retry_delay(0) < retry_delay(1));
-        }
     }
 }

@@ -8,6 +8,8 @@
 //!   master killed between producing and consuming.
 //! - `repeated_kills`: STOMP producers and a consumer under continuous load while the
 //!   master is SIGKILLed again and again (each killed node restarted).
+//! - `java_kills`: the same with the real Java client: `failover:` producers and
+//!   consumers while the master is SIGKILLed 10 times.
 //! - `partition`: the master cut off from both slaves stops serving, a new one is elected,
 //!   the old one rejoins as a slave after healing.
 //! - `catch_up`: a node down while thousands of messages are sent catches up and serves.
@@ -24,6 +26,7 @@ mod catch_up;
 #[path = "../openwire/java.rs"]
 #[allow(dead_code)]
 mod java;
+mod java_kills;
 mod ledger;
 mod master_client;
 mod partition;

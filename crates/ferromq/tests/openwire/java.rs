@@ -228,6 +228,14 @@ impl JavaProcess {
         self.child.id()
     }
 
+    /// How many stdout lines so far start with `prefix`.
+    pub fn count_lines_starting(&self, prefix: &str) -> usize {
+        lock(&self.lines)
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .count()
+    }
+
     /// Waits until a stdout line equals `line`; false when `timeout` passes or the JVM exits
     /// first.
     pub fn wait_for_line(&mut self, line: &str, timeout: Duration) -> bool {
