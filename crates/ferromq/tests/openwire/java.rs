@@ -229,6 +229,7 @@ impl JavaProcess {
     }
 
     /// How many stdout lines so far start with `prefix`.
+    #[allow(dead_code)] // the cluster suite's
     pub fn count_lines_starting(&self, prefix: &str) -> usize {
         lock(&self.lines)
             .iter()
