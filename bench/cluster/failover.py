@@ -17,122 +17,29 @@ messages: lost and duplicates.
 Writes its section of docs/benchmarks.md (between the `<!-- BEGIN failover-gap -->` /
 `<!-- END failover-gap -->` markers) unless OUT=/dev/null.
 
-usage: bench/failover/run.py            (about 3 minutes for 20 kills)
+usage: bench/cluster/failover.py            (about 3 minutes for 20 kills)
 environment: KILLS=20 PACE_MS=2 FERROMQ_BIN=target/release/ferromq (built first unless
 BUILD=0) WORK_DIR (scratch dir on a real disk, default mktemp under /var/tmp)
 OUT=docs/benchmarks.md
 needs: openjdk-17-jdk-headless libactivemq-java (javac + the client jars), python3.
 """
 
-import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from common import ROOT, Node, cluster_ports, die, ferromq_bin, wait_healthy, write_section
+
 HERE = Path(__file__).resolve().parent
 KILLS = int(os.environ.get("KILLS", "20"))
 PACE_MS = os.environ.get("PACE_MS", "2")
 OUT = os.environ.get("OUT", str(ROOT / "docs" / "benchmarks.md"))
 JARS = ["activemq-client", "geronimo-jms_1.1_spec", "hawtbuf",
         "geronimo-j2ee-management-1.1-spec", "slf4j-api", "slf4j-nop"]
-
-
-def die(msg):
-    print(f"failover/run.py: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ferromq_bin():
-    if "FERROMQ_BIN" in os.environ:
-        return os.environ["FERROMQ_BIN"]
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    if os.environ.get("BUILD", "1") != "0":
-        subprocess.run(["cargo", "build", "--release", "-p", "ferromq"], cwd=ROOT, check=True)
-    return str(target / "release" / "ferromq")
-
-
-class Node:
-    def __init__(self, i, work, binary, ports):
-        self.i = i
-        self.binary = binary
-        self.ports = ports[i]
-        self.dir = work / f"node{i + 1}"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        peers = ", ".join(f'"{j + 1}=tcp://127.0.0.1:{p["repl"]}"' for j, p in enumerate(ports))
-        self.config = self.dir / "ferromq.toml"
-        self.config.write_text(
-            f'[broker]\nname = "node{i + 1}"\ndata_dir = "{self.dir / "data"}"\n'
-            f'[listeners]\nopenwire = "127.0.0.1:{self.ports["ow"]}"\n'
-            f'stomp = "127.0.0.1:{self.ports["stomp"]}"\n'
-            f'[console]\nbind = "127.0.0.1:{self.ports["console"]}"\n'
-            f'[persistence]\nkind = "replicated"\n'
-            f'[persistence.replicated]\nreplicas = 3\nnode_id = {i + 1}\n'
-            f'bind = "tcp://127.0.0.1:{self.ports["repl"]}"\nhostname = "127.0.0.1"\n'
-            f"peers = [{peers}]\n")
-        self.proc = None
-
-    def start(self):
-        log = open(self.dir / "broker.log", "ab")
-        self.proc = subprocess.Popen([self.binary, "broker", "--config", str(self.config)],
-                                     stdout=log, stderr=subprocess.STDOUT)
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def status(binary, config):
-    r = subprocess.run([binary, "cluster", "status", "--config", str(config), "--json",
-                        "--timeout", "0.5"], capture_output=True, text=True)
-    try:
-        return json.loads(r.stdout)["nodes"]
-    except (ValueError, KeyError):
-        return []
-
-
-def accepts(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def wait_healthy(binary, nodes, deadline_s=60):
-    """Waits until one master serves OpenWire and every node is a member with lag < 50."""
-    end = time.time() + deadline_s
-    while time.time() < end:
-        rows = status(binary, nodes[0].config)
-        masters = [r for r in rows if r.get("role") == "master"]
-        if len(rows) == 3 and len(masters) == 1 and all(
-                r.get("role") in ("master", "slave") and (r.get("lag") or 0) < 50 for r in rows):
-            m = masters[0]["id"] - 1
-            if accepts(nodes[m].ports["ow"]):
-                return m
-        time.sleep(0.1)
-    die("cluster not healthy within 60 s: " + json.dumps(status(binary, nodes[0].config)))
 
 
 def main():
@@ -153,7 +60,7 @@ def main():
                     str(HERE / "GapProducer.java")], check=True)
     jcp = ":".join(cp + [str(classes)])
 
-    ports = [{k: free_port() for k in ("ow", "stomp", "repl", "console")} for _ in range(3)]
+    ports = cluster_ports()
     nodes = [Node(i, work, binary, ports) for i in range(3)]
     for n in nodes:
         n.start()
@@ -217,7 +124,7 @@ def report(ms, kills, acked, counts):
     host = subprocess.run(["uname", "-sr"], capture_output=True, text=True).stdout.strip()
     cores = os.cpu_count()
     text = f"""<!-- BEGIN failover-gap -->
-## Failover gap, 3-node replicated cluster (bench/failover/run.py)
+## Failover gap, 3-node replicated cluster (bench/cluster/failover.py)
 
 {time.strftime('%Y-%m-%d')}, {host}, {cores} cores. One Java JMS producer (activemq-client
 5.17 from Debian, `failover:(tcp://…,tcp://…,tcp://…)` with the client's default failover
@@ -240,16 +147,7 @@ tuned); RabbitMQ 3.10 quorum queue on 3 nodes 231 ms median, 234 ms max.
 <!-- END failover-gap -->
 """
     print(text)
-    if OUT == "/dev/null":
-        return
-    path = Path(OUT)
-    old = path.read_text() if path.exists() else ""
-    b, e = "<!-- BEGIN failover-gap -->", "<!-- END failover-gap -->\n"
-    if b in old and e in old:
-        new = old[:old.index(b)] + text + old[old.index(e) + len(e):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
+    write_section(OUT, "failover-gap", text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Persistent send throughput of a 3-node replicated cluster vs a single node, and the
+catch-up time of a node that was down while 100,000 messages were sent (issue 4).
+
+Same client for both: `ferromq bench` over STOMP, persistent 1 KiB messages, a receipt
+for every send (each send waits until the store has it: fsync on one node, or committed
+on a quorum of the cluster). The single node uses the journal store (fsync per batch); the
+cluster uses product defaults. Then, on a fresh cluster: one slave is killed, CATCH_UP
+messages are sent (4 producers, pipelined), the slave is restarted and the time until its
+applied index reaches the master's log is measured.
+
+Writes its section of docs/benchmarks.md (between `<!-- BEGIN cluster-throughput -->` and
+`<!-- END cluster-throughput -->`) unless OUT=/dev/null.
+
+usage: bench/cluster/throughput.py     (about 2 minutes)
+environment: DURATION=5 REPS=3 CATCH_UP=100000 FERROMQ_BIN BUILD=0 WORK_DIR OUT
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, Node, cluster_ports, die, ferromq_bin, status, wait_healthy, write_section
+
+DURATION = os.environ.get("DURATION", "5")
+REPS = int(os.environ.get("REPS", "3"))
+CATCH_UP = int(os.environ.get("CATCH_UP", "100000"))
+OUT = os.environ.get("OUT", str(ROOT / "docs" / "benchmarks.md"))
+
+
+def bench(binary, stomp_port, producers, extra):
+    r = subprocess.run([binary, "bench", "--stomp", f"127.0.0.1:{stomp_port}",
+                        "--producers", str(producers), "--size", "1024", "--persistent",
+                        "--json"] + extra, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        die(f"bench failed: {r.stderr.strip()}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def send_rates(binary, stomp_port):
+    out = {}
+    for producers in (1, 8):
+        rates = [bench(binary, stomp_port, producers,
+                       ["--receipts", "--duration", DURATION])["sent_per_sec"]
+                 for _ in range(REPS)]
+        out[producers] = statistics.median(rates)
+        print(f"  {producers} producer(s): {out[producers]:.0f} msg/s (runs: "
+              f"{', '.join(f'{r:.0f}' for r in rates)})", flush=True)
+    return out
+
+
+def stop_all(nodes):
+    for n in nodes:
+        n.stop()
+
+
+def main():
+    binary = ferromq_bin()
+    work = Path(os.environ.get("WORK_DIR") or tempfile.mkdtemp(prefix="ferromq-cluster-",
+                                                                  dir="/var/tmp"))
+    print("single node (journal store):", flush=True)
+    single = [Node(0, work / "single", binary, cluster_ports(1), replicated=False)]
+    single[0].start()
+    try:
+        deadline = time.time() + 30
+        while not accepts_stomp(single[0]) and time.time() < deadline:
+            time.sleep(0.1)
+        single_rates = send_rates(binary, single[0].ports["stomp"])
+    finally:
+        stop_all(single)
+
+    print("3-node replicated cluster:", flush=True)
+    ports = cluster_ports()
+    nodes = [Node(i, work / "cluster", binary, ports) for i in range(3)]
+    for n in nodes:
+        n.start()
+    try:
+        m = wait_healthy(binary, nodes)
+        cluster_rates = send_rates(binary, nodes[m].ports["stomp"])
+    finally:
+        stop_all(nodes)
+
+    print(f"catch-up of {CATCH_UP} messages:", flush=True)
+    ports = cluster_ports()
+    nodes = [Node(i, work / "catchup", binary, ports) for i in range(3)]
+    for n in nodes:
+        n.start()
+    try:
+        m = wait_healthy(binary, nodes)
+        slave = (m + 1) % 3
+        nodes[slave].kill()
+        t0 = time.time()
+        r = bench(binary, nodes[m].ports["stomp"], 4, ["--count", str(CATCH_UP // 4)])
+        send_secs = time.time() - t0
+        rows = status(binary, nodes[m].config)
+        target = max((row.get("last_log_index") or 0) for row in rows)
+        t1 = time.time()
+        nodes[slave].start()
+        caught_up = None
+        while time.time() - t1 < 600:
+            rows = status(binary, nodes[m].config)
+            row = next((row for row in rows if row.get("id") == slave + 1), {})
+            if (row.get("applied_index") or 0) >= target:
+                caught_up = time.time() - t1
+                break
+            time.sleep(0.05)
+        if caught_up is None:
+            die("the restarted node did not catch up within 600 s")
+        print(f"  sent {r['sent']} in {send_secs:.1f} s; restarted node applied index "
+              f"{target} after {caught_up:.2f} s", flush=True)
+    finally:
+        stop_all(nodes)
+    report(single_rates, cluster_rates, r["sent"], send_secs, target, caught_up)
+
+
+def accepts_stomp(node):
+    import socket
+    try:
+        with socket.create_connection(("127.0.0.1", node.ports["stomp"]), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def report(single, cluster, sent, send_secs, target, caught_up):
+    host = subprocess.run(["uname", "-sr"], capture_output=True, text=True).stdout.strip()
+    rows = "\n".join(
+        f"| {p} | {single[p]:.0f} msg/s | {cluster[p]:.0f} msg/s | "
+        f"{100 * cluster[p] / single[p]:.0f} % |" for p in (1, 8))
+    text = f"""<!-- BEGIN cluster-throughput -->
+## Replicated cluster vs single node (bench/cluster/throughput.py)
+
+{time.strftime('%Y-%m-%d')}, {host}, {os.cpu_count()} cores, all processes on this machine.
+`ferromq bench` over STOMP, persistent 1 KiB messages, a receipt for every send, {DURATION} s
+per run, median of {REPS}. Single node: journal store (fsync per batch). Cluster: 3 nodes,
+a send is answered once a quorum has it (each node fsyncs per batch).
+
+| producers | single node | 3-node cluster | cluster / single |
+|---|---|---|---|
+{rows}
+
+Target (issue 4): cluster ≥ 50 % of a single node.
+
+Catch-up: one slave killed, {sent} persistent messages sent (4 producers, pipelined) in
+{send_secs:.1f} s, slave restarted: its applied index reached the master's log ({target})
+{caught_up:.2f} s after the restart (process start, log replay from the master, fsync).
+<!-- END cluster-throughput -->
+"""
+    print(text)
+    write_section(OUT, "cluster-throughput", text)
+
+
+if __name__ == "__main__":
+    main()
