@@ -1,5 +1,6 @@
-//! One OpenWire connection over a single `tcp://` URI: the WireFormatInfo exchange,
-//! ConnectionInfo, sessions, producers and auto-acknowledging queue consumers.
+//! [`Connection`]: one OpenWire connection over a `tcp://` URI or a `failover:(…)` list: the
+//! WireFormatInfo exchange, ConnectionInfo, temporary destinations, and the routing of
+//! Responses, MessageDispatches and ProducerAcks to the sessions' objects.
 //!
 //! Two tasks per connection: a reader that routes Responses to the waiting request and
 //! MessageDispatches to their consumer, and a writer that owns the socket's write half (and
@@ -11,14 +12,15 @@
 //! commands issued meanwhile are kept and sent once resumed. Deliveries received on a lost
 //! socket and not yet handed out are dropped: the broker dispatches them again.
 
+use crate::error::ClientError;
+use crate::producer::ProducerWindow;
+use crate::session::{AckMode, Session};
 use crate::uri::{BrokerUri, FailoverUri, TcpUri};
-use crate::UriError;
 use futures_util::{SinkExt, StreamExt};
 use openwire::{
-    Command, ConnectionId, ConnectionInfo, ConsumerId, ConsumerInfo, DataStructure, Destination,
-    KeepAliveInfo, Message, MessageAck, MessageDispatch, MessageId, MessageKind, OpenWireCodec,
-    OpenWireError, ProducerId, ProducerInfo, RemoveInfo, SessionId, SessionInfo, ShutdownInfo,
-    WireFormat,
+    Command, ConnectionId, ConnectionInfo, ConsumerInfo, DataStructure, Destination,
+    DestinationInfo, DestinationKind, KeepAliveInfo, MessageDispatch, OpenWireCodec, ProducerInfo,
+    RemoveInfo, SessionId, SessionInfo, ShutdownInfo, WireFormat,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
@@ -34,31 +36,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long opening one socket may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// MessageAck type STANDARD (ActiveMQ `MessageAck.STANDARD_ACK_TYPE`).
-const STANDARD_ACK: i8 = 2;
-
-/// Why a client operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error(transparent)]
-    Uri(#[from] UriError),
-    #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("OpenWire: {0}")]
-    Wire(#[from] OpenWireError),
-    /// The broker answered with an ExceptionResponse.
-    #[error("broker refused: {class}: {message}")]
-    Broker { class: String, message: String },
-    #[error("connection closed")]
-    Closed,
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
-    #[error("not supported yet: {0}")]
-    Unsupported(&'static str),
-    #[error("protocol: {0}")]
-    Protocol(String),
-}
 
 type Pending = oneshot::Sender<Result<(), ClientError>>;
 
@@ -102,20 +79,33 @@ struct Link {
 
 /// What is replayed on a new socket, in this order (same ids).
 #[derive(Default)]
-struct Replay {
-    sessions: BTreeMap<i64, SessionInfo>,
-    producers: BTreeMap<(i64, i64), ProducerInfo>,
-    consumers: BTreeMap<(i64, i64), ConsumerInfo>,
+pub(crate) struct Replay {
+    /// Temporary destinations by name (created before the sessions).
+    pub(crate) temp_destinations: BTreeMap<String, DestinationInfo>,
+    pub(crate) sessions: BTreeMap<i64, SessionInfo>,
+    pub(crate) producers: BTreeMap<(i64, i64), ProducerInfo>,
+    pub(crate) consumers: BTreeMap<(i64, i64), ConsumerInfo>,
 }
 
-type Dispatch = (u64, MessageDispatch);
+/// A delivery and the generation of the socket it came on.
+pub(crate) type Dispatch = (u64, MessageDispatch);
 
-struct Inner {
-    connection_id: String,
+/// Options of [`Connection::connect_with`].
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// The JMS client id (needed for durable subscriptions; unique per broker). Default:
+    /// derived from the generated ConnectionId.
+    pub client_id: Option<String>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) connection_id: String,
+    pub(crate) client_id: String,
     failover: Option<FailoverUri>,
     link: Mutex<Link>,
     pending: Mutex<HashMap<i32, PendingEntry>>,
     consumers: Mutex<HashMap<(i64, i64), mpsc::UnboundedSender<Dispatch>>>,
+    producer_windows: Mutex<HashMap<(i64, i64), Arc<ProducerWindow>>>,
     replay: Mutex<Replay>,
     events: broadcast::Sender<ConnectionEvent>,
     /// Signalled by the reader of the installed socket when it ends (failover only).
@@ -123,10 +113,15 @@ struct Inner {
     closing: AtomicBool,
     next_generation: AtomicU64,
     /// Deliveries from sockets older than this are dropped (and never acknowledged).
-    min_generation: AtomicU64,
+    pub(crate) min_generation: AtomicU64,
+    /// How many times a `failover:` connection lost its socket (a transaction begun before
+    /// an interruption cannot commit).
+    pub(crate) interruptions: AtomicU64,
     next_command_id: AtomicI32,
     next_session: AtomicI64,
-    next_child: AtomicI64,
+    pub(crate) next_child: AtomicI64,
+    next_transaction: AtomicI64,
+    next_temp: AtomicI64,
 }
 
 impl Inner {
@@ -142,19 +137,32 @@ impl Inner {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn replay(&self) -> std::sync::MutexGuard<'_, Replay> {
+    pub(crate) fn replay(&self) -> std::sync::MutexGuard<'_, Replay> {
         self.replay.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn consumers(
+    pub(crate) fn consumers(
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), mpsc::UnboundedSender<Dispatch>>> {
         self.consumers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    pub(crate) fn producer_windows(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), Arc<ProducerWindow>>> {
+        self.producer_windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next local transaction number of this connection.
+    pub(crate) fn transaction_value(&self) -> i64 {
+        self.next_transaction.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Sends without waiting. While a `failover:` connection reconnects the command is kept
     /// and sent once resumed.
-    fn send(&self, mut command: Command) -> Result<(), ClientError> {
+    pub(crate) fn send(&self, mut command: Command) -> Result<(), ClientError> {
         command.set_command_id(self.command_id());
         let mut link = self.link();
         if let Some(out) = &link.out {
@@ -172,20 +180,39 @@ impl Inner {
 
     /// Sends `command` with ResponseRequired and waits for its Response. On a `failover:`
     /// connection the request survives a reconnect: it is sent again on the new socket.
-    async fn request(&self, mut command: Command) -> Result<(), ClientError> {
+    pub(crate) async fn request(&self, command: Command) -> Result<(), ClientError> {
+        self.request_with(command, true).await
+    }
+
+    /// Sends `command` with ResponseRequired and waits for its Response, but never sends it
+    /// again: if the socket is lost first, the answer is [`ClientError::Closed`] (a commit
+    /// whose outcome is unknown).
+    pub(crate) async fn request_once(&self, command: Command) -> Result<(), ClientError> {
+        self.request_with(command, false).await
+    }
+
+    async fn request_with(&self, mut command: Command, resend: bool) -> Result<(), ClientError> {
         let id = self.command_id();
         command.set_command_id(id);
         command.set_response_required(true);
         let (tx, rx) = oneshot::channel();
         {
             let link = self.link();
-            let resend = self.failover.as_ref().map(|_| command.clone());
-            self.pending().insert(id, PendingEntry { tx, resend });
+            if !resend && link.out.is_none() {
+                return Err(ClientError::Closed);
+            }
+            let kept = self
+                .failover
+                .as_ref()
+                .filter(|_| resend)
+                .map(|_| command.clone());
+            let resendable = kept.is_some();
+            self.pending().insert(id, PendingEntry { tx, resend: kept });
             let sent = link
                 .out
                 .as_ref()
                 .is_some_and(|out| out.send(Out::Command(command)).is_ok());
-            if !sent && self.failover.is_none() {
+            if !sent && !resendable {
                 self.pending().remove(&id);
                 return Err(ClientError::Closed);
             }
@@ -242,6 +269,7 @@ impl Inner {
         let mut link = self.link();
         if link.generation == generation && link.out.is_some() {
             link.out = None;
+            self.interruptions.fetch_add(1, Ordering::SeqCst);
             self.min_generation.store(
                 self.next_generation.load(Ordering::SeqCst),
                 Ordering::SeqCst,
@@ -270,7 +298,25 @@ impl Connection {
     /// (same ConnectionId, `failoverReconnect`), every SessionInfo, ProducerInfo and
     /// ConsumerInfo, and resends the requests that had no Response yet (a persistent send
     /// keeps its MessageId, so the broker does not store it twice).
+    ///
+    /// # Errors
+    ///
+    /// A malformed URI, no broker reachable within the attempt limits, or a broker that
+    /// refuses the connection.
     pub async fn connect(uri: &str) -> Result<Connection, ClientError> {
+        Connection::connect_with(uri, ConnectOptions::default()).await
+    }
+
+    /// [`Connection::connect`] with options (the client id).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::connect`]; an `InvalidClientIDException` from the broker when the
+    /// client id is in use.
+    pub async fn connect_with(
+        uri: &str,
+        options: ConnectOptions,
+    ) -> Result<Connection, ClientError> {
         let parsed = BrokerUri::parse(uri)?;
         let (first_uri, failover) = match &parsed {
             BrokerUri::Tcp(t) => (t.clone(), None),
@@ -284,8 +330,12 @@ impl Connection {
             }
         };
         let (events, _) = broadcast::channel(64);
+        let connection_id = generate_connection_id();
         let inner = Arc::new(Inner {
-            connection_id: generate_connection_id(),
+            client_id: options
+                .client_id
+                .unwrap_or_else(|| format!("{connection_id}-client")),
+            connection_id,
             failover,
             link: Mutex::new(Link {
                 out: None,
@@ -297,15 +347,19 @@ impl Connection {
             }),
             pending: Mutex::new(HashMap::new()),
             consumers: Mutex::new(HashMap::new()),
+            producer_windows: Mutex::new(HashMap::new()),
             replay: Mutex::new(Replay::default()),
             events,
             lost: Notify::new(),
             closing: AtomicBool::new(false),
             next_generation: AtomicU64::new(1),
             min_generation: AtomicU64::new(0),
+            interruptions: AtomicU64::new(0),
             next_command_id: AtomicI32::new(1),
             next_session: AtomicI64::new(1),
             next_child: AtomicI64::new(1),
+            next_transaction: AtomicI64::new(1),
+            next_temp: AtomicI64::new(1),
         });
         let uri = match &parsed {
             BrokerUri::Tcp(t) => {
@@ -340,8 +394,18 @@ impl Connection {
         self.inner.events.subscribe()
     }
 
-    /// Opens a session (SessionInfo); acknowledgement is AUTO.
-    pub async fn create_session(&self) -> Result<Session, ClientError> {
+    /// The JMS client id.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// Opens a session (SessionInfo) with the given acknowledgement mode
+    /// ([`AckMode::Transacted`] for a transacted session).
+    ///
+    /// # Errors
+    ///
+    /// The connection is closed or the broker refuses the session.
+    pub async fn create_session(&self, mode: AckMode) -> Result<Session, ClientError> {
         let id = SessionId {
             connection_id: self.inner.connection_id.clone(),
             value: self.inner.next_session.fetch_add(1, Ordering::Relaxed),
@@ -355,10 +419,43 @@ impl Connection {
             self.inner.replay().sessions.remove(&id.value);
             return Err(e);
         }
-        Ok(Session {
-            inner: self.inner.clone(),
-            id,
-        })
+        Ok(Session::new(self.inner.clone(), id, mode))
+    }
+
+    /// Creates a temporary queue (`ID:…:n`) that lives as long as this connection: the
+    /// reply-to of request/reply. Re-created on the new broker after a failover.
+    ///
+    /// # Errors
+    ///
+    /// The connection is closed or the broker refuses it.
+    pub async fn create_temporary_queue(&self) -> Result<Destination, ClientError> {
+        create_temporary_queue(&self.inner).await
+    }
+
+    /// Deletes a temporary destination created by this connection (fails on the broker
+    /// while a consumer is still open on it).
+    ///
+    /// # Errors
+    ///
+    /// The connection is closed, or the broker refuses (consumers still active).
+    pub async fn delete_temporary_destination(
+        &self,
+        destination: &Destination,
+    ) -> Result<(), ClientError> {
+        let info = DestinationInfo {
+            connection_id: Some(ConnectionId::new(self.inner.connection_id.clone())),
+            destination: Some(destination.clone()),
+            operation_type: DestinationInfo::REMOVE,
+            ..Default::default()
+        };
+        self.inner
+            .request(Command::DestinationInfo(Box::new(info)))
+            .await?;
+        self.inner
+            .replay()
+            .temp_destinations
+            .remove(&destination.physical_name);
+        Ok(())
     }
 
     /// Removes the connection on the broker (RemoveInfo, answered), sends ShutdownInfo and
@@ -593,6 +690,11 @@ async fn open_link(inner: &Arc<Inner>, uri: &TcpUri, reconnect: bool) -> Result<
     link.out = Some(out);
     link.generation = generation;
     link.uri = uri.clone();
+    drop(link);
+    // The broker forgot what it owed the old socket's producers.
+    for w in inner.producer_windows().values() {
+        w.reset();
+    }
     Ok(())
 }
 
@@ -604,21 +706,27 @@ async fn replay(
 ) -> Result<(), ClientError> {
     let info = ConnectionInfo {
         connection_id: Some(ConnectionId::new(inner.connection_id.clone())),
-        client_id: Some(format!("{}-client", inner.connection_id)),
+        client_id: Some(inner.client_id.clone()),
         failover_reconnect: reconnect,
         ..Default::default()
     };
     inner
         .request_on(out, Command::ConnectionInfo(Box::new(info)))
         .await?;
-    let (sessions, producers, consumers) = {
+    let (temps, sessions, producers, consumers) = {
         let r = inner.replay();
         (
+            r.temp_destinations.values().cloned().collect::<Vec<_>>(),
             r.sessions.values().cloned().collect::<Vec<_>>(),
             r.producers.values().cloned().collect::<Vec<_>>(),
             r.consumers.values().cloned().collect::<Vec<_>>(),
         )
     };
+    for t in temps {
+        inner
+            .request_on(out, Command::DestinationInfo(Box::new(t)))
+            .await?;
+    }
     for s in sessions {
         inner.request_on(out, Command::SessionInfo(s)).await?;
     }
@@ -734,6 +842,25 @@ async fn read_loop(
                     let _ = tx.send((generation, *d));
                 }
             }
+            Command::ProducerAck(a) => {
+                let key = a
+                    .producer_id
+                    .as_ref()
+                    .map(|p| (p.session_id, p.value))
+                    .unwrap_or_default();
+                let window = inner.producer_windows().get(&key).cloned();
+                if let Some(w) = window {
+                    w.release(i64::from(a.size));
+                }
+            }
+            Command::ConnectionError(e) => {
+                let text = e
+                    .exception
+                    .as_ref()
+                    .and_then(|t| t.message.clone())
+                    .unwrap_or_default();
+                tracing::warn!("connection {}: broker error: {text}", inner.connection_id);
+            }
             Command::KeepAliveInfo(k) if k.response_required => {
                 let k = KeepAliveInfo {
                     command_id: inner.command_id(),
@@ -755,6 +882,36 @@ fn complete(inner: &Inner, correlation: i32, result: Result<(), ClientError>) {
     }
 }
 
+/// DestinationInfo ADD of a new `ID:<connection>:<n>` temporary queue, kept for replay.
+pub(crate) async fn create_temporary_queue(inner: &Inner) -> Result<Destination, ClientError> {
+    let n = inner.next_temp.fetch_add(1, Ordering::Relaxed);
+    let destination = Destination::new(
+        DestinationKind::TempQueue,
+        format!("{}:{n}", inner.connection_id),
+    );
+    let info = DestinationInfo {
+        connection_id: Some(ConnectionId::new(inner.connection_id.clone())),
+        destination: Some(destination.clone()),
+        operation_type: DestinationInfo::ADD,
+        ..Default::default()
+    };
+    inner
+        .replay()
+        .temp_destinations
+        .insert(destination.physical_name.clone(), info.clone());
+    if let Err(e) = inner
+        .request(Command::DestinationInfo(Box::new(info)))
+        .await
+    {
+        inner
+            .replay()
+            .temp_destinations
+            .remove(&destination.physical_name);
+        return Err(e);
+    }
+    Ok(destination)
+}
+
 /// `ID:<host>-<pid>-<millis>-<n>:1`, unique per process run like ActiveMQ's IdGenerator.
 fn generate_connection_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -767,206 +924,4 @@ fn generate_connection_id() -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// A session (AUTO acknowledge).
-pub struct Session {
-    inner: Arc<Inner>,
-    id: SessionId,
-}
-
-impl Session {
-    /// An anonymous producer (ProducerInfo without destination): the destination is chosen
-    /// per send.
-    pub async fn create_producer(&self) -> Result<Producer, ClientError> {
-        let id = ProducerId {
-            connection_id: self.id.connection_id.clone(),
-            session_id: self.id.value,
-            value: self.inner.next_child.fetch_add(1, Ordering::Relaxed),
-        };
-        let info = ProducerInfo {
-            producer_id: Some(id.clone()),
-            ..Default::default()
-        };
-        let key = (id.session_id, id.value);
-        self.inner.replay().producers.insert(key, info.clone());
-        if let Err(e) = self
-            .inner
-            .request(Command::ProducerInfo(Box::new(info)))
-            .await
-        {
-            self.inner.replay().producers.remove(&key);
-            return Err(e);
-        }
-        Ok(Producer {
-            inner: self.inner.clone(),
-            id,
-            sequence: AtomicI64::new(1),
-        })
-    }
-
-    /// A consumer on `queue` with the given prefetch; messages are acknowledged (STANDARD ack)
-    /// as [`Consumer::recv`] hands them out.
-    pub async fn create_consumer(
-        &self,
-        queue: &str,
-        prefetch: i32,
-    ) -> Result<Consumer, ClientError> {
-        let id = ConsumerId {
-            connection_id: self.id.connection_id.clone(),
-            session_id: self.id.value,
-            value: self.inner.next_child.fetch_add(1, Ordering::Relaxed),
-        };
-        let destination = Destination::queue(queue);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let key = (id.session_id, id.value);
-        self.inner.consumers().insert(key, tx);
-        let info = ConsumerInfo {
-            consumer_id: Some(id.clone()),
-            destination: Some(destination.clone()),
-            prefetch_size: prefetch,
-            dispatch_async: true,
-            ..Default::default()
-        };
-        self.inner.replay().consumers.insert(key, info.clone());
-        if let Err(e) = self
-            .inner
-            .request(Command::ConsumerInfo(Box::new(info)))
-            .await
-        {
-            self.inner.consumers().remove(&key);
-            self.inner.replay().consumers.remove(&key);
-            return Err(e);
-        }
-        Ok(Consumer {
-            inner: self.inner.clone(),
-            id,
-            destination,
-            rx,
-        })
-    }
-}
-
-/// Sends messages; one producer id, message ids numbered from 1.
-pub struct Producer {
-    inner: Arc<Inner>,
-    id: ProducerId,
-    sequence: AtomicI64,
-}
-
-impl Producer {
-    /// Sends a text message to `queue`. A persistent send waits for the broker's Response
-    /// (the message is stored); a non-persistent one returns once queued for the socket.
-    pub async fn send_text(
-        &self,
-        queue: &str,
-        text: &str,
-        persistent: bool,
-    ) -> Result<MessageId, ClientError> {
-        let mut m = Message::new(MessageKind::Text);
-        m.set_text(Some(text))?;
-        m.persistent = persistent;
-        m.destination = Some(Destination::queue(queue));
-        m.producer_id = Some(self.id.clone());
-        m.priority = 4;
-        m.timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or_default();
-        let id = MessageId {
-            text_view: None,
-            producer_id: Some(self.id.clone()),
-            producer_sequence_id: self.sequence.fetch_add(1, Ordering::Relaxed),
-            broker_sequence_id: 0,
-        };
-        m.message_id = Some(id.clone());
-        if persistent {
-            self.inner.request(Command::Message(Box::new(m))).await?;
-        } else {
-            self.inner.send(Command::Message(Box::new(m)))?;
-        }
-        Ok(id)
-    }
-}
-
-impl Drop for Producer {
-    fn drop(&mut self) {
-        self.inner
-            .replay()
-            .producers
-            .remove(&(self.id.session_id, self.id.value));
-        let _ = self.inner.send(Command::RemoveInfo(Box::new(RemoveInfo {
-            object_id: Some(DataStructure::ProducerId(self.id.clone())),
-            ..Default::default()
-        })));
-    }
-}
-
-/// Receives from one queue.
-pub struct Consumer {
-    inner: Arc<Inner>,
-    id: ConsumerId,
-    destination: Destination,
-    rx: mpsc::UnboundedReceiver<Dispatch>,
-}
-
-impl Consumer {
-    /// The next message, or `None` if none arrives within `timeout`. The message is
-    /// acknowledged before it is returned (AUTO acknowledge). On a `failover:` connection,
-    /// a message whose acknowledgement was lost with the socket comes again (redelivered).
-    pub async fn recv(&mut self, timeout: Duration) -> Result<Option<Message>, ClientError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let dispatch = match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Err(_) => return Ok(None),
-                Ok(None) => return Err(ClientError::Closed),
-                Ok(Some(d)) => d,
-            };
-            let (generation, dispatch) = dispatch;
-            // Received on a lost socket: the broker dispatches it again on the new one.
-            if generation < self.inner.min_generation.load(Ordering::SeqCst) {
-                continue;
-            }
-            let Some(message) = dispatch.message else {
-                continue;
-            };
-            let ack = MessageAck {
-                destination: dispatch
-                    .destination
-                    .or_else(|| Some(self.destination.clone())),
-                consumer_id: Some(self.id.clone()),
-                ack_type: STANDARD_ACK,
-                first_message_id: message.message_id.clone(),
-                last_message_id: message.message_id.clone(),
-                message_count: 1,
-                ..Default::default()
-            };
-            self.inner.send(Command::MessageAck(Box::new(ack)))?;
-            return Ok(Some(message));
-        }
-    }
-
-    /// [`Consumer::recv`] for text messages: the body, or an error for other kinds.
-    pub async fn recv_text(&mut self, timeout: Duration) -> Result<Option<String>, ClientError> {
-        match self.recv(timeout).await? {
-            None => Ok(None),
-            Some(m) if m.kind == MessageKind::Text => Ok(Some(m.text()?.unwrap_or_default())),
-            Some(m) => Err(ClientError::Protocol(format!(
-                "expected a text message, got {}",
-                m.kind.name()
-            ))),
-        }
-    }
-}
-
-impl Drop for Consumer {
-    fn drop(&mut self) {
-        let key = (self.id.session_id, self.id.value);
-        self.inner.consumers().remove(&key);
-        self.inner.replay().consumers.remove(&key);
-        let _ = self.inner.send(Command::RemoveInfo(Box::new(RemoveInfo {
-            object_id: Some(DataStructure::ConsumerId(self.id.clone())),
-            ..Default::default()
-        })));
-    }
 }

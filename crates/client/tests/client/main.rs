@@ -1,6 +1,14 @@
-//! The client against a real ferromq broker process (`testkit::TestBroker`).
+//! The client against real broker processes: ferromq (`testkit::TestBroker`) for every
+//! feature and for failover through a cutting proxy; ActiveMQ 5.17 (`activemq.rs`) for the
+//! same feature checks (`checks.rs`) when Debian's `activemq` is installed.
 
-use client::{ClientError, Connection, ConnectionEvent};
+mod activemq;
+mod checks;
+
+use checks::Target;
+use client::{
+    AckMode, ClientError, Connection, ConnectionEvent, ConsumerOptions, Destination, Message,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -10,13 +18,103 @@ use tokio::sync::broadcast;
 
 const WAIT: Duration = Duration::from_secs(10);
 
+fn ferromq_target(broker: &TestBroker) -> Target {
+    Target {
+        url: format!("tcp://{}", broker.openwire_addr()),
+        prefix: "ferromq".into(),
+        prioritized: true,
+    }
+}
+
+/// A ferromq test that runs one feature check of `checks.rs` against its own broker.
+macro_rules! ferromq_check {
+    ($($test:ident => $check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let broker = TestBroker::start();
+                checks::$check(&ferromq_target(&broker)).await;
+            }
+        )*
+    };
+}
+
+ferromq_check! {
+    ack_modes_acknowledge_as_jms_says => ack_modes,
+    transacted_sessions_commit_and_roll_back => transactions,
+    producer_options_reach_the_consumer => producer_options,
+    topics_selectors_durables_and_pulls => consumers,
+    browser_sees_without_consuming => browsing,
+    request_reply_through_a_temporary_queue => request_reply,
+    text_bytes_map_and_typed_properties_round_trip => message_types,
+}
+
+/// A transaction open while the connection fails over cannot commit: the caller gets
+/// `TransactionRolledBack`, nothing of it is stored, and the next transaction works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_across_a_failover_fails_with_a_typed_error() {
+    let broker = TestBroker::start();
+    let proxy = TcpProxy::start(&broker.openwire_addr());
+    let url = format!("failover:(tcp://{})?initialReconnectDelay=10", proxy.addr());
+    let conn = Connection::connect(&url).await.expect("connect");
+    let mut events = conn.events();
+    let session = conn
+        .create_session(AckMode::Transacted)
+        .await
+        .expect("session");
+    let producer = session.create_producer().await.expect("producer");
+    let q = Destination::queue("client-tx-failover");
+
+    tracing::info!("--- send in a transaction, then the connection is cut");
+    producer
+        .send(&q, Message::text("doomed"))
+        .await
+        .expect("send");
+    assert_eq!(proxy.cut(), 1);
+    expect_event(
+        &mut events,
+        |e| matches!(e, ConnectionEvent::Resumed(_)),
+        "Resumed",
+    )
+    .await;
+    let err = session.commit().await.expect_err("commit must fail");
+    assert!(
+        matches!(err, ClientError::TransactionRolledBack(_)),
+        "{err}"
+    );
+
+    tracing::info!("--- the next transaction commits");
+    producer
+        .send(&q, Message::text("kept"))
+        .await
+        .expect("send");
+    session.commit().await.expect("commit");
+    let check = conn.create_session(AckMode::Auto).await.expect("session");
+    let mut c = check
+        .create_consumer(&q, ConsumerOptions::default())
+        .await
+        .expect("consumer");
+    assert_eq!(
+        c.recv_text(WAIT).await.expect("recv").as_deref(),
+        Some("kept")
+    );
+    assert_eq!(
+        c.recv_text(Duration::from_millis(400)).await.expect("recv"),
+        None,
+        "the rolled-back send was not stored"
+    );
+    drop(c);
+    drop(producer);
+    conn.close().await.expect("close");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_and_receives_ten_text_messages_in_order() {
     let broker = TestBroker::start();
     let url = format!("tcp://{}", broker.openwire_addr());
     let conn = Connection::connect(&url).await.expect("connect");
     assert!(conn.connection_id().starts_with("ID:"));
-    let session = conn.create_session().await.expect("session");
+    let session = conn.create_session(AckMode::Auto).await.expect("session");
     let producer = session.create_producer().await.expect("producer");
     for i in 0..10 {
         producer
@@ -25,7 +123,10 @@ async fn sends_and_receives_ten_text_messages_in_order() {
             .expect("send");
     }
     let mut consumer = session
-        .create_consumer("client-it", 4)
+        .create_consumer(
+            &Destination::queue("client-it"),
+            ConsumerOptions::default().prefetch(4),
+        )
         .await
         .expect("consumer");
     for i in 0..10 {
@@ -44,7 +145,10 @@ async fn sends_and_receives_ten_text_messages_in_order() {
 
     // Everything was acknowledged: a second consumer gets nothing.
     let mut again = session
-        .create_consumer("client-it", 4)
+        .create_consumer(
+            &Destination::queue("client-it"),
+            ConsumerOptions::default().prefetch(4),
+        )
         .await
         .expect("consumer");
     assert_eq!(
@@ -109,11 +213,20 @@ async fn failover_survives_two_cuts_without_losing_persistent_messages() {
     let mut producer_events = producer_conn.events();
     let mut consumer_events = consumer_conn.events();
 
-    let psession = producer_conn.create_session().await.expect("session");
+    let psession = producer_conn
+        .create_session(AckMode::Auto)
+        .await
+        .expect("session");
     let producer = psession.create_producer().await.expect("producer");
-    let csession = consumer_conn.create_session().await.expect("session");
+    let csession = consumer_conn
+        .create_session(AckMode::Auto)
+        .await
+        .expect("session");
     let mut consumer = csession
-        .create_consumer("client-failover", PREFETCH)
+        .create_consumer(
+            &Destination::queue("client-failover"),
+            ConsumerOptions::default().prefetch(PREFETCH),
+        )
         .await
         .expect("consumer");
 
@@ -196,7 +309,10 @@ async fn failover_survives_two_cuts_without_losing_persistent_messages() {
     // Nothing left on the queue: resent sends were not stored twice, everything was acked
     // (a duplicate still queued would show up here).
     let mut check = csession
-        .create_consumer("client-failover", PREFETCH)
+        .create_consumer(
+            &Destination::queue("client-failover"),
+            ConsumerOptions::default().prefetch(PREFETCH),
+        )
         .await
         .expect("consumer");
     let mut leftovers = Vec::new();
