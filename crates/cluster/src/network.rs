@@ -238,7 +238,8 @@ pub struct PeerClient {
 
 impl PeerClient {
     async fn exchange(&mut self, request: &[u8], kind: u8) -> Result<Bytes, CallError> {
-        if self.conn.is_none() {
+        let fresh = self.conn.is_none();
+        if fresh {
             let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
                 .await
                 .map_err(|_| {
@@ -254,8 +255,24 @@ impl PeerClient {
         let Some(stream) = self.conn.as_mut() else {
             return Err(CallError::Io(invalid("no connection")));
         };
-        stream.write_all(request).await.map_err(CallError::Io)?;
-        let (got, header, _) = read_frame(stream).await.map_err(CallError::Io)?;
+        // A peer that accepts and closes before answering its first request (a proxy in
+        // front of a dead node) is unreachable, not a broken link: openraft then backs off
+        // instead of retrying at once.
+        let failed = |e: std::io::Error| {
+            use std::io::ErrorKind as K;
+            if fresh
+                && matches!(
+                    e.kind(),
+                    K::UnexpectedEof | K::ConnectionReset | K::BrokenPipe | K::ConnectionAborted
+                )
+            {
+                CallError::Connect(e)
+            } else {
+                CallError::Io(e)
+            }
+        };
+        stream.write_all(request).await.map_err(failed)?;
+        let (got, header, _) = read_frame(stream).await.map_err(failed)?;
         if got != kind | RESPONSE {
             return Err(CallError::Io(invalid(format!(
                 "unexpected response type {got}"
