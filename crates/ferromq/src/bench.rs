@@ -1,20 +1,24 @@
-//! `ferromq bench`: the load generator (STOMP for now).
+//! `ferromq bench`: the load generator, over STOMP (`--stomp`, the default) or OpenWire with
+//! the Rust client (`--url tcp://…` or `failover:(…)`).
 //!
 //! Producers and consumers each get their own connection ([`StompClient`] is not split
-//! into halves). Every message carries a `bench-ts` header (send time, nanoseconds since
-//! the Unix epoch); consumers compute `now - bench-ts` for the end-to-end latency, so the
+//! into halves). Every message carries a `bench-ts` header (OpenWire: a `bench_ts` long
+//! property, as `bench/jms/JmsLoad.java` does; send time, nanoseconds since the Unix
+//! epoch); consumers compute `now - bench-ts` for the end-to-end latency, so the
 //! client and the broker clocks must be the same clock (run the bench on the broker host).
 //!
 //! Timing rules, so that numbers mean the same thing against any broker:
 //! - "sent" runs from the moment all connections and subscriptions are set up until the
 //!   last producer has its last message acknowledged. Without `--receipts` the last message
-//!   of each producer still asks for a receipt, so the rate counts messages the broker has
-//!   actually processed, not bytes sitting in socket buffers.
+//!   of each producer still asks for a receipt (OpenWire: is a synchronous send; the others
+//!   are asynchronous within a producer window of [`PRODUCER_WINDOW`] bytes), so the rate
+//!   counts messages the broker has actually processed, not bytes sitting in socket buffers.
 //! - "received" runs from the same start (with `--consume-only`: from just before the
 //!   SUBSCRIBE) until the last message arrives at any consumer.
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
+use client::{Connection, ConsumerOptions, Destination, Message, ProducerOptions, SendMode};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,6 +28,10 @@ use tokio::time::Instant;
 
 /// Header carrying the send timestamp (ns since the Unix epoch).
 const TS_HEADER: &str = "bench-ts";
+/// The same as an OpenWire long property (a JMS identifier, as in `JmsLoad.java`).
+const TS_PROPERTY: &str = "bench_ts";
+/// OpenWire producer window for asynchronous sends (ActiveMQ `jms.producerWindowSize`).
+pub const PRODUCER_WINDOW: u32 = 1024 * 1024;
 /// Messages per producer when neither `--count` nor `--duration` is given.
 const DEFAULT_COUNT: u64 = 10_000;
 
@@ -33,6 +41,8 @@ pub enum AckMode {
     Auto,
     /// One ACK frame (no receipt) per message.
     ClientIndividual,
+    /// OpenWire only: acknowledgements in batches of half the prefetch (DUPS_OK).
+    DupsOk,
 }
 
 impl AckMode {
@@ -40,6 +50,16 @@ impl AckMode {
         match self {
             AckMode::Auto => "auto",
             AckMode::ClientIndividual => "client-individual",
+            AckMode::DupsOk => "dups-ok",
+        }
+    }
+
+    /// The Rust client's session mode (OpenWire AUTO acknowledges each message).
+    fn session_mode(self) -> client::AckMode {
+        match self {
+            AckMode::Auto => client::AckMode::Auto,
+            AckMode::ClientIndividual => client::AckMode::Individual,
+            AckMode::DupsOk => client::AckMode::DupsOk,
         }
     }
 }
@@ -49,6 +69,10 @@ pub struct BenchArgs {
     /// Broker STOMP address HOST:PORT.
     #[arg(long, default_value = "127.0.0.1:61613")]
     stomp: String,
+    /// Use OpenWire (the Rust client) instead of STOMP: `tcp://HOST:PORT` or
+    /// `failover:(tcp://…,…)?options`.
+    #[arg(long, conflicts_with = "stomp")]
+    url: Option<String>,
     /// Queue name (default: a fresh random one).
     #[arg(long)]
     queue: Option<String>,
@@ -148,8 +172,176 @@ async fn connect(addr: &str) -> anyhow::Result<StompClient> {
         .with_context(|| format!("cannot connect to stomp://{addr}"))
 }
 
+async fn connect_openwire(url: &str) -> anyhow::Result<Connection> {
+    Connection::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))
+}
+
+/// A producer's connection.
+enum ProducerClient {
+    Stomp(StompClient),
+    OpenWire {
+        /// Asynchronous (non-receipt) sends.
+        fast: client::Producer,
+        /// Synchronous sends: `--receipts` and each producer's last message.
+        sync: client::Producer,
+        conn: Connection,
+    },
+}
+
+impl ProducerClient {
+    async fn open(args: &BenchArgs, persistent: bool) -> anyhow::Result<ProducerClient> {
+        let Some(url) = &args.url else {
+            return Ok(ProducerClient::Stomp(connect(&args.stomp).await?));
+        };
+        let conn = connect_openwire(url).await?;
+        let session = conn.create_session(client::AckMode::Auto).await?;
+        let options = ProducerOptions {
+            persistent,
+            ..ProducerOptions::default()
+        };
+        let fast = session
+            .create_producer_with(
+                options
+                    .clone()
+                    .send_mode(SendMode::Async)
+                    .window_size(PRODUCER_WINDOW),
+            )
+            .await?;
+        let sync = session
+            .create_producer_with(options.send_mode(SendMode::Sync))
+            .await?;
+        Ok(ProducerClient::OpenWire { fast, sync, conn })
+    }
+
+    async fn close(self) {
+        match self {
+            ProducerClient::Stomp(c) => {
+                c.disconnect().await.ok();
+            }
+            ProducerClient::OpenWire { fast, sync, conn } => {
+                drop((fast, sync));
+                conn.close().await.ok();
+            }
+        }
+    }
+}
+
+/// A consumer's connection and (once subscribed) subscription.
+enum ConsumerClient {
+    Stomp(StompClient),
+    OpenWire {
+        consumer: Option<client::Consumer>,
+        session: client::Session,
+        conn: Connection,
+    },
+}
+
+impl ConsumerClient {
+    async fn open(args: &BenchArgs) -> anyhow::Result<ConsumerClient> {
+        let Some(url) = &args.url else {
+            if args.ack == AckMode::DupsOk {
+                bail!("--ack dups-ok needs OpenWire (--url)");
+            }
+            return Ok(ConsumerClient::Stomp(connect(&args.stomp).await?));
+        };
+        let conn = connect_openwire(url).await?;
+        let session = conn.create_session(args.ack.session_mode()).await?;
+        Ok(ConsumerClient::OpenWire {
+            consumer: None,
+            session,
+            conn,
+        })
+    }
+
+    async fn subscribe(&mut self, i: usize, queue: &str, args: &BenchArgs) -> anyhow::Result<()> {
+        match self {
+            ConsumerClient::Stomp(client) => {
+                let prefetch = args.prefetch.to_string();
+                client
+                    .subscribe(
+                        &format!("bench-{i}"),
+                        &format!("/queue/{queue}"),
+                        args.ack.header(),
+                        &[("activemq.prefetchSize", prefetch.as_str())],
+                    )
+                    .await?;
+            }
+            ConsumerClient::OpenWire {
+                consumer, session, ..
+            } => {
+                let prefetch = i32::try_from(args.prefetch).unwrap_or(i32::MAX);
+                *consumer = Some(
+                    session
+                        .create_consumer(
+                            &Destination::queue(queue),
+                            ConsumerOptions::default().prefetch(prefetch),
+                        )
+                        .await?,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The next message's send timestamp (`Some(None)` when it has none), acknowledged as
+    /// `ack` says; `None` when nothing arrived within `wait`.
+    async fn recv(&mut self, wait: Duration, ack: AckMode) -> anyhow::Result<Option<Option<u64>>> {
+        match self {
+            ConsumerClient::Stomp(client) => {
+                let Some(frame) = client.recv(wait).await? else {
+                    return Ok(None);
+                };
+                if ack == AckMode::ClientIndividual {
+                    client
+                        .ack(&frame, None, false)
+                        .await
+                        .context("sending ACK")?;
+                }
+                Ok(Some(
+                    frame.header(TS_HEADER).and_then(|s| s.parse::<u64>().ok()),
+                ))
+            }
+            ConsumerClient::OpenWire { consumer, .. } => {
+                let Some(consumer) = consumer.as_mut() else {
+                    bail!("not subscribed");
+                };
+                let Some(m) = consumer.recv(wait).await? else {
+                    return Ok(None);
+                };
+                m.acknowledge().context("acknowledging")?;
+                Ok(Some(match m.property(TS_PROPERTY)? {
+                    Some(client::PrimitiveValue::Long(ts)) => u64::try_from(ts).ok(),
+                    _ => None,
+                }))
+            }
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            ConsumerClient::Stomp(c) => {
+                c.disconnect().await.ok();
+            }
+            ConsumerClient::OpenWire {
+                consumer,
+                session,
+                conn,
+            } => {
+                drop(consumer);
+                drop(session);
+                conn.close().await.ok();
+            }
+        }
+    }
+}
+
 struct ProducerPlan {
+    /// STOMP `/queue/NAME`.
     destination: String,
+    /// The same queue for OpenWire.
+    queue: Destination,
     body: Bytes,
     persistent: &'static str,
     receipts: bool,
@@ -160,7 +352,7 @@ struct ProducerPlan {
 }
 
 async fn produce(
-    mut client: StompClient,
+    mut client: ProducerClient,
     plan: Arc<ProducerPlan>,
 ) -> anyhow::Result<ProducerResult> {
     let mut sent = 0u64;
@@ -177,30 +369,48 @@ async fn produce(
             (None, Some(d)) => Instant::now() >= d,
             (None, None) => false,
         };
-        let mut frame = Frame::new(Command::Send)
-            .with_header("destination", plan.destination.as_str())
-            .with_header("persistent", plan.persistent)
-            .with_header(TS_HEADER, now_nanos().to_string())
-            .with_body(plan.body.clone());
-        frame.set_content_length();
-        if plan.receipts || last {
-            client.send_frame_with_receipt(frame).await
-        } else {
-            client.send_frame(frame).await
+        let sync = plan.receipts || last;
+        match &mut client {
+            ProducerClient::Stomp(client) => {
+                let mut frame = Frame::new(Command::Send)
+                    .with_header("destination", plan.destination.as_str())
+                    .with_header("persistent", plan.persistent)
+                    .with_header(TS_HEADER, now_nanos().to_string())
+                    .with_body(plan.body.clone());
+                frame.set_content_length();
+                if sync {
+                    client.send_frame_with_receipt(frame).await
+                } else {
+                    client.send_frame(frame).await
+                }
+                .with_context(|| format!("sending message {}", sent + 1))?;
+            }
+            ProducerClient::OpenWire {
+                fast,
+                sync: barrier,
+                ..
+            } => {
+                let mut m = Message::bytes(plan.body.clone());
+                m.set_property(TS_PROPERTY, i64::try_from(now_nanos()).unwrap_or(i64::MAX))?;
+                let producer = if sync { barrier } else { fast };
+                producer
+                    .send(&plan.queue, m)
+                    .await
+                    .with_context(|| format!("sending message {}", sent + 1))?;
+            }
         }
-        .with_context(|| format!("sending message {}", sent + 1))?;
         sent += 1;
         if last {
             break;
         }
     }
     let end = Instant::now();
-    client.disconnect().await.ok();
+    client.close().await;
     Ok(ProducerResult { sent, end })
 }
 
 async fn consume(
-    mut client: StompClient,
+    mut client: ConsumerClient,
     ack: AckMode,
     shared: Arc<Shared>,
     idle: Duration,
@@ -218,20 +428,14 @@ async fn consume(
         if shared.received.load(Ordering::Acquire) >= shared.target.load(Ordering::Acquire) {
             break;
         }
-        match client.recv(Duration::from_millis(100)).await? {
-            Some(frame) => {
+        match client.recv(Duration::from_millis(100), ack).await? {
+            Some(ts) => {
                 let now = now_nanos();
                 if !drain {
-                    match frame.header(TS_HEADER).and_then(|s| s.parse::<u64>().ok()) {
+                    match ts {
                         Some(ts) => result.latencies.push(now.saturating_sub(ts) / 1000),
                         None => result.missing_ts += 1,
                     }
-                }
-                if ack == AckMode::ClientIndividual {
-                    client
-                        .ack(&frame, None, false)
-                        .await
-                        .context("sending ACK")?;
                 }
                 result.received += 1;
                 shared.received.fetch_add(1, Ordering::AcqRel);
@@ -246,7 +450,7 @@ async fn consume(
             }
         }
     }
-    client.disconnect().await.ok();
+    client.close().await;
     Ok(result)
 }
 
@@ -296,22 +500,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     // Connect everything first so that set-up cost stays out of the measurement.
     let mut producer_clients = Vec::with_capacity(producers);
     for _ in 0..producers {
-        producer_clients.push(connect(&args.stomp).await?);
+        producer_clients.push(ProducerClient::open(&args, persistent).await?);
     }
     let mut consumer_clients = Vec::with_capacity(consumers);
     for _ in 0..consumers {
-        consumer_clients.push(connect(&args.stomp).await?);
+        consumer_clients.push(ConsumerClient::open(&args).await?);
     }
-    let prefetch = args.prefetch.to_string();
     let mut start = Instant::now();
     for (i, client) in consumer_clients.iter_mut().enumerate() {
         client
-            .subscribe(
-                &format!("bench-{i}"),
-                &destination,
-                args.ack.header(),
-                &[("activemq.prefetchSize", prefetch.as_str())],
-            )
+            .subscribe(i, &queue, &args)
             .await
             .context("subscribing")?;
     }
@@ -338,6 +536,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let plan = Arc::new(ProducerPlan {
         destination: destination.clone(),
+        queue: Destination::queue(&queue),
         body: Bytes::from(vec![b'x'; args.size]),
         persistent: if persistent { "true" } else { "false" },
         receipts,
@@ -419,7 +618,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!(
             "{}",
             json!({
-                "broker": format!("stomp://{}", args.stomp),
+                "broker": args.url.clone().unwrap_or_else(|| format!("stomp://{}", args.stomp)),
                 "queue": queue,
                 "producers": producers,
                 "consumers": consumers,

@@ -1,5 +1,5 @@
-//! The `ferromq` binary: `broker` runs a broker; `produce`, `consume` and `bench` talk to one;
-//! `cluster status` asks the nodes of a replicated cluster for their state.
+//! The `ferromq` binary: `broker` runs a broker; `produce`, `consume`, `browse` and `bench`
+//! talk to one; `cluster status` asks the nodes of a replicated cluster for their state.
 
 mod bench;
 mod client_cmds;
@@ -29,6 +29,8 @@ enum Command {
     Produce(client_cmds::ProduceArgs),
     /// Receive messages.
     Consume(client_cmds::ConsumeArgs),
+    /// List a queue's messages without consuming them (OpenWire).
+    Browse(client_cmds::BrowseArgs),
     /// Measure throughput and latency against a running broker.
     Bench(bench::BenchArgs),
     /// Inspect a replicated cluster (`cluster status --config FILE`).
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
             Command::Broker(args) => run::run(args).await,
             Command::Produce(args) => client_cmds::produce(args).await,
             Command::Consume(args) => client_cmds::consume(args).await,
+            Command::Browse(args) => client_cmds::browse(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Cluster(args) => cluster_cmd::run(args).await,
         }

@@ -1,9 +1,11 @@
 //! The client against real broker processes: ferromq (`testkit::TestBroker`) for every
 //! feature and for failover through a cutting proxy; ActiveMQ 5.17 (`activemq.rs`) for the
-//! same feature checks (`checks.rs`) when Debian's `activemq` is installed.
+//! same feature checks (`checks.rs`) when Debian's `activemq` is installed; the `ferromq`
+//! CLI commands that use the client (`cli.rs`).
 
 mod activemq;
 mod checks;
+mod cli;
 
 use checks::Target;
 use client::{
