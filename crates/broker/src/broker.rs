@@ -47,6 +47,11 @@ struct Inner {
     config: BrokerConfig,
     core: Arc<Core>,
     store: Arc<dyn Store>,
+    /// When this broker started (uptime for operators).
+    started: std::time::Instant,
+    /// Messages producers sent since start (operators' "messages in"); a relaxed atomic,
+    /// so counting costs the send path no lock.
+    received: std::sync::atomic::AtomicU64,
 }
 
 impl Broker {
@@ -66,6 +71,8 @@ impl Broker {
                 config,
                 core,
                 store,
+                started: std::time::Instant::now(),
+                received: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -78,8 +85,28 @@ impl Broker {
         &self.inner.config.name
     }
 
-    fn core(&self) -> &Core {
+    pub(crate) fn core(&self) -> &Core {
         &self.inner.core
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub(crate) fn started(&self) -> std::time::Instant {
+        self.inner.started
+    }
+
+    pub(crate) fn count_received(&self, n: u64) {
+        self.inner
+            .received
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn received(&self) -> u64 {
+        self.inner
+            .received
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Registers a connection. A client id must be unique among live connections.
@@ -133,6 +160,7 @@ impl Broker {
     /// that honour flow control call [`Broker::wait_for_memory`] first for messages that
     /// are not stored.
     pub fn submit(&self, mut message: Message) -> Done {
+        self.count_received(1);
         if message.destination.is_temporary() {
             // Temporary destinations never outlive their connection: nothing to store.
             message.persistent = false;
@@ -334,6 +362,7 @@ impl Broker {
             );
             return Box::pin(std::future::ready(Ok(())));
         }
+        self.count_received(1);
         let write = self.inner.store.append(vec![
             StoreOp::AddMessage { message },
             StoreOp::ProducerMark {
@@ -394,6 +423,7 @@ impl Broker {
             }
             all
         });
+        self.count_received(ops.len() as u64);
         ops.extend(ack_ops);
         if !ops.is_empty() {
             self.inner.store.append(ops).await?;

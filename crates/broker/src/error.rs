@@ -19,6 +19,10 @@ pub enum BrokerError {
     NoSuchConsumer(ConsumerId),
     #[error("invalid selector: {0}")]
     Selector(#[source] selector::SelectorError),
+    #[error("no queue named {0}")]
+    NoSuchQueue(String),
+    #[error("too many messages in one request ({count} > {max})")]
+    TooManyMessages { count: usize, max: usize },
     #[error("connection is closed")]
     ConnectionClosed,
     #[error("store failed: {0}")]

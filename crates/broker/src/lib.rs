@@ -9,6 +9,7 @@
 //! - `state` (private): all broker state and every change to it, under one lock, never
 //!   awaiting; `message_queue`: one queue's pending/in-flight messages and dispatch.
 //! - [`core`]: the lock around the state and the `StateMachine` the store applies to.
+//! - [`introspect`]: what operators see and do (console, metrics).
 //! - [`broker`]: the async API protocol handlers call; [`outbox`]: how deliveries reach a
 //!   connection task.
 //!
@@ -25,6 +26,7 @@ pub mod consumer;
 pub mod core;
 pub mod destination;
 pub mod error;
+pub mod introspect;
 pub mod journal_store;
 pub mod memory_store;
 pub mod message;

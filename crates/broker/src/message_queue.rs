@@ -50,6 +50,8 @@ pub(crate) struct MessageQueue {
 #[derive(Debug, Default)]
 pub(crate) struct DispatchOutcome {
     pub expired: Vec<Entry>,
+    /// Messages handed to consumers in this pass.
+    pub delivered: u64,
 }
 
 impl MessageQueue {
@@ -211,6 +213,7 @@ impl MessageQueue {
                 redeliveries: entry.redeliveries,
             });
             self.inflight.insert(entry.key, entry);
+            outcome.delivered += 1;
         }
         outcome
     }

@@ -35,6 +35,9 @@ pub(crate) struct ConnectionState {
     pub client_id: Option<String>,
     pub consumers: Vec<ConsumerId>,
     pub temporary: Vec<Destination>,
+    /// Who is connected, for operators (set by the protocol handler after `connect`).
+    pub remote: Option<String>,
+    pub protocol: Option<&'static str>,
 }
 
 /// One destination's numbers for operators and tests.
@@ -65,6 +68,10 @@ pub(crate) struct State {
     pub memory_used: usize,
     /// Store writes caused by state changes, appended once the lock is released.
     pub deferred: Vec<StoreOp>,
+    /// Messages handed to consumers since start (operators' "messages out").
+    pub delivered: u64,
+    /// Messages published to each topic since start (topics have no queue of their own).
+    pub topic_enqueued: HashMap<String, u64>,
     next_seq: u64,
     next_np_key: u64,
     next_consumer: ConsumerId,
@@ -87,6 +94,8 @@ impl State {
             last_applied: 0,
             memory_used: 0,
             deferred: Vec::new(),
+            delivered: 0,
+            topic_enqueued: HashMap::new(),
             next_seq: 0,
             next_np_key: 0,
             next_consumer: 1,
@@ -217,7 +226,7 @@ impl State {
         }
     }
 
-    fn new_entry(&mut self, key: MessageKey, message: Arc<Message>) -> Entry {
+    pub(crate) fn new_entry(&mut self, key: MessageKey, message: Arc<Message>) -> Entry {
         self.next_seq += 1;
         self.memory_used += message.memory_size();
         Entry {
@@ -254,6 +263,10 @@ impl State {
             self.queue_mut(&dest).push(entry);
             return;
         }
+        *self
+            .topic_enqueued
+            .entry(dest.name().to_string())
+            .or_insert(0) += 1;
         // Topic: a copy for every matching durable subscription (non-persistent messages
         // only while its consumer is active, as ActiveMQ does) and every matching
         // non-durable subscriber connected now.
@@ -366,6 +379,8 @@ impl State {
                 client_id,
                 consumers: Vec::new(),
                 temporary: Vec::new(),
+                remote: None,
+                protocol: None,
             },
         );
         Ok(id)
@@ -861,6 +876,7 @@ impl State {
                 None => return,
             },
         };
+        self.delivered += outcome.delivered;
         for entry in outcome.expired {
             if entry.message.persistent {
                 self.move_to_dlq(source, entry, "Message expired");

@@ -462,6 +462,7 @@ impl Session {
         }
         match self.broker.connect(info.client_id.clone()) {
             Ok(c) => {
+                self.broker.describe_connection(c, self.peer, "openwire");
                 self.connection = Some(c);
                 self.connection_id = Some(id.clone());
                 let (tx, rx) = watch::channel(false);

@@ -272,6 +272,8 @@ impl Session {
             .broker
             .connect(client_id)
             .map_err(|e| error(e.to_string()))?;
+        self.broker
+            .describe_connection(connection, self.peer, "stomp");
         self.connection = Some(connection);
         let mut reply = Frame::new(Command::Connected);
         if version > Version::V1_0 {
