@@ -89,16 +89,15 @@ pub const MAX_MOVE: usize = MAX_OPS_PER_ENTRY / 2;
 impl Broker {
     /// Broker-wide numbers.
     pub fn overview(&self) -> Overview {
-        let (connections, consumers, queues, topics, messages_out) =
-            self.core().with_state(|s| {
-                (
-                    s.connections.len(),
-                    s.consumers.len(),
-                    s.queues.len(),
-                    topic_names(s).len(),
-                    s.delivered,
-                )
-            });
+        let (connections, consumers, queues, topics, messages_out) = self.core().with_state(|s| {
+            (
+                s.connections.len(),
+                s.consumers.len(),
+                s.queues.len(),
+                topic_names(s).len(),
+                s.delivered,
+            )
+        });
         Overview {
             name: self.name().to_string(),
             uptime: self.started().elapsed(),

@@ -53,17 +53,57 @@ impl Default for ListenersSection {
     }
 }
 
+/// `[console]`: the web console, JSON API and `/metrics` (issue 6).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConsoleSection {
     pub bind: String,
+    /// Who may log in; none = a password generated on the first start (single node).
+    pub users: Vec<ConsoleUser>,
+}
+
+/// `[[console.users]]`: a name and an argon2 hash (`ferromq console hash-password`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleUser {
+    pub name: String,
+    pub password_hash: String,
 }
 
 impl Default for ConsoleSection {
     fn default() -> Self {
         ConsoleSection {
             bind: "127.0.0.1:8161".to_string(),
+            users: Vec::new(),
         }
+    }
+}
+
+impl ConsoleSection {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (i, u) in self.users.iter().enumerate() {
+            let key = |k: &str, msg: String| {
+                Err(ConfigError(format!(
+                    "invalid value for console.users[{i}].{k}: {msg}"
+                )))
+            };
+            if u.name.is_empty() || u.name.contains(':') || u.name.contains(char::is_control) {
+                return key(
+                    "name",
+                    format!("{:?} must be non-empty without ':'", u.name),
+                );
+            }
+            if self.users[..i].iter().any(|o| o.name == u.name) {
+                return key("name", format!("{:?} is listed twice", u.name));
+            }
+            if let Err(e) = console::users::check_hash(&u.password_hash) {
+                return key(
+                    "password_hash",
+                    format!("{e} (make one with `ferromq console hash-password`)"),
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -317,6 +357,7 @@ impl Config {
                 return err(key, e);
             }
         }
+        self.console.validate()?;
         match self.persistence.kind.as_str() {
             "journal" | "memory" => {}
             "replicated" => self.persistence.replicated.validate()?,
@@ -416,6 +457,24 @@ mod tests {
         );
         assert_eq!(parse_address("127.0.0.1:1").as_deref(), Ok("127.0.0.1:1"));
         assert!(parse_address("localhost").is_err());
+    }
+
+    #[test]
+    fn console_users_are_checked() {
+        let hash = console::hash_password("pw").unwrap();
+        let ok = format!("[[console.users]]\nname = \"ops\"\npassword_hash = \"{hash}\"\n");
+        let c = Config::from_toml(&ok, "t").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.console.users[0].name, "ops");
+        let bad = "[[console.users]]\nname = \"ops\"\npassword_hash = \"secret\"\n";
+        let e = Config::from_toml(bad, "t").unwrap().validate().unwrap_err();
+        assert!(e.0.contains("console.users[0].password_hash"), "{e}");
+        let twice = format!("{ok}{ok}");
+        let e = Config::from_toml(&twice, "t")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(e.0.contains("console.users[1].name"), "{e}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The `ferromq` binary: `broker` runs a broker; `produce`, `consume`, `browse` and `bench`
-//! talk to one; `cluster status` asks the nodes of a replicated cluster for their state.
+//! talk to one; `cluster status` asks the nodes of a replicated cluster for their state;
+//! `console hash-password` makes a console user's password hash.
 
 mod bench;
 mod client_cmds;
 mod cluster_cmd;
 mod config;
+mod console_cmd;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +37,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Inspect a replicated cluster (`cluster status --config FILE`).
     Cluster(cluster_cmd::ClusterArgs),
+    /// Web console helpers (`console hash-password`).
+    Console(console_cmd::ConsoleArgs),
 }
 
 /// Exit code for configuration errors.
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
             Command::Browse(args) => client_cmds::browse(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Cluster(args) => cluster_cmd::run(args).await,
+            Command::Console(args) => console_cmd::run(args),
         }
     });
     match result {

@@ -26,7 +26,7 @@ pub struct BrokerArgs {
     /// OpenWire listener HOST:PORT (overrides listeners.openwire).
     #[arg(long)]
     openwire: Option<String>,
-    /// Console HOST:PORT (overrides console.bind; not served yet).
+    /// Web console HOST:PORT (overrides console.bind).
     #[arg(long)]
     console: Option<String>,
     /// Broker name (overrides broker.name).
@@ -90,6 +90,9 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
         store,
     );
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let console =
+        crate::console_cmd::start(&config, &broker, replicated.clone(), shutdown_rx.clone())
+            .await?;
     let serving = match &replicated {
         // Only the master serves clients: listeners follow the role.
         Some(store) => tokio::spawn(serve_while_master(
@@ -120,6 +123,7 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
     let _ = serving.await;
+    let _ = console.await;
     if let Some(store) = &replicated {
         store.shutdown().await;
     }

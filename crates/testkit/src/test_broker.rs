@@ -30,6 +30,7 @@ pub struct TestBroker {
     dir: tempfile::TempDir,
     stomp_port: u16,
     openwire_port: u16,
+    console_port: u16,
     extra_args: Vec<String>,
     config: Option<String>,
     child: Option<Child>,
@@ -52,6 +53,7 @@ impl TestBroker {
             dir,
             stomp_port: reserve_port(),
             openwire_port: reserve_port(),
+            console_port: reserve_port(),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             config: config.map(str::to_string),
             child: None,
@@ -68,6 +70,11 @@ impl TestBroker {
     /// The OpenWire listener (`--openwire`); the same port across `restart()`.
     pub fn openwire_addr(&self) -> String {
         format!("127.0.0.1:{}", self.openwire_port)
+    }
+
+    /// The web console (`--console`); the same port across `restart()`.
+    pub fn console_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.console_port)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -105,7 +112,7 @@ impl TestBroker {
             .arg("--openwire")
             .arg(self.openwire_addr())
             .arg("--console")
-            .arg(format!("127.0.0.1:{}", reserve_port()));
+            .arg(self.console_addr());
         if let Some(c) = &self.config {
             let path = self.dir.path().join("ferromq.toml");
             std::fs::write(&path, c).unwrap_or_else(|e| panic!("cannot write config: {e}"));

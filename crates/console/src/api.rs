@@ -1,0 +1,249 @@
+//! The JSON API under `/api/v1/` (HTTP Basic auth; described in `openapi.json`).
+
+use crate::auth::ApiUser;
+use crate::console_state::Shared;
+use crate::error::ApiError;
+use crate::listing::{select_queues, ListQuery, MAX_LIMIT};
+use crate::message_view::{full_json, summary_json, Outgoing};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use broker::Destination;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The OpenAPI description of this API, served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/overview", get(overview))
+        .route("/api/v1/queues", get(list_queues).post(create_queue))
+        .route("/api/v1/queues/{name}", get(get_queue).delete(delete_queue))
+        .route("/api/v1/queues/{name}/purge", post(purge_queue))
+        .route(
+            "/api/v1/queues/{name}/messages",
+            get(browse).post(send_message),
+        )
+        .route("/api/v1/queues/{name}/messages/{id}", get(view_message))
+        .route("/api/v1/queues/{name}/move", post(move_messages))
+        .route("/api/v1/topics", get(topics))
+        .route("/api/v1/subscriptions", get(subscriptions))
+        .route("/api/v1/connections", get(connections))
+}
+
+async fn openapi(_user: ApiUser) -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
+/// The overview as JSON (also what the overview page shows).
+pub fn overview_json(state: &Shared) -> Value {
+    let o = state.broker.overview();
+    json!({
+        "name": o.name,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": o.uptime.as_secs(),
+        "role": (state.role)(),
+        "memory_used": o.memory_used,
+        "memory_limit": o.memory_limit,
+        "store_disk_bytes": o.store.disk_bytes,
+        "store_last_index": o.store.last_index,
+        "connections": o.connections,
+        "consumers": o.consumers,
+        "queues": o.queues,
+        "topics": o.topics,
+        "messages_in": o.messages_in,
+        "messages_out": o.messages_out,
+    })
+}
+
+async fn overview(_user: ApiUser, State(state): State<Shared>) -> Json<Value> {
+    Json(overview_json(&state))
+}
+
+fn queue_json(i: &broker::QueueInfo) -> Value {
+    json!({
+        "name": i.destination.name(),
+        "pending": i.pending,
+        "inflight": i.inflight,
+        "consumers": i.consumers,
+        "enqueued": i.counters.enqueued,
+        "dequeued": i.counters.dequeued,
+        "expired": i.counters.expired,
+    })
+}
+
+async fn list_queues(
+    _user: ApiUser,
+    State(state): State<Shared>,
+    Query(q): Query<ListQuery>,
+) -> Json<Value> {
+    let (total, page) = select_queues(state.broker.queues(), &q);
+    Json(json!({
+        "total": total,
+        "offset": q.offset(),
+        "limit": q.limit(),
+        "queues": page.iter().map(queue_json).collect::<Vec<_>>(),
+    }))
+}
+
+async fn get_queue(
+    _user: ApiUser,
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let dest = Destination::Queue(name.clone());
+    state
+        .broker
+        .queues()
+        .iter()
+        .find(|i| i.destination == dest)
+        .map(|i| Json(queue_json(i)))
+        .ok_or(ApiError::NotFound(format!("no queue named {name}")))
+}
+
+#[derive(Deserialize)]
+struct NewQueue {
+    name: String,
+}
+
+async fn create_queue(
+    ApiUser(user): ApiUser,
+    State(state): State<Shared>,
+    Json(body): Json<NewQueue>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.create_queue(&user, &body.name).await?;
+    Ok((StatusCode::CREATED, Json(json!({"name": body.name}))))
+}
+
+async fn delete_queue(
+    ApiUser(user): ApiUser,
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.delete_queue(&user, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn purge_queue(
+    ApiUser(user): ApiUser,
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let purged = state.purge_queue(&user, &name).await?;
+    Ok(Json(json!({"purged": purged})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PageQuery {
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+async fn browse(
+    _user: ApiUser,
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if !state.broker.has_queue(&name) {
+        return Err(ApiError::NotFound(format!("no queue named {name}")));
+    }
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    let page = state.broker.browse_page(&name, offset, limit);
+    Ok(Json(json!({
+        "total": page.total,
+        "offset": offset,
+        "limit": limit,
+        "messages": page.messages.iter().map(summary_json).collect::<Vec<_>>(),
+    })))
+}
+
+async fn view_message(
+    _user: ApiUser,
+    State(state): State<Shared>,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .broker
+        .find_message(&name, &id)
+        .map(|m| Json(full_json(&m)))
+        .ok_or(ApiError::NotFound(format!(
+            "no message {id} waiting in {name}"
+        )))
+}
+
+async fn send_message(
+    ApiUser(user): ApiUser,
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    Json(out): Json<Outgoing>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = state.send(&user, &name, out).await?;
+    Ok((StatusCode::CREATED, Json(json!({"message_id": id}))))
+}
+
+#[derive(Deserialize)]
+struct MoveRequest {
+    to: String,
+    message_ids: Vec<String>,
+    #[serde(default)]
+    copy: bool,
+}
+
+async fn move_messages(
+    ApiUser(user): ApiUser,
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    Json(req): Json<MoveRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let moved = state
+        .move_messages(&user, &name, &req.message_ids, &req.to, req.copy)
+        .await?;
+    Ok(Json(json!({"moved": moved})))
+}
+
+async fn topics(_user: ApiUser, State(state): State<Shared>) -> Json<Value> {
+    let topics: Vec<Value> = state
+        .broker
+        .topics()
+        .iter()
+        .map(|t| {
+            json!({"name": t.name, "enqueued": t.enqueued, "consumers": t.consumers, "durables": t.durables})
+        })
+        .collect();
+    Json(json!({ "topics": topics }))
+}
+
+async fn subscriptions(_user: ApiUser, State(state): State<Shared>) -> Json<Value> {
+    let subs: Vec<Value> = state
+        .broker
+        .durable_subscriptions()
+        .iter()
+        .map(|d| {
+            json!({"client_id": d.client_id, "name": d.name, "topic": d.topic,
+                   "selector": d.selector, "pending": d.pending, "active": d.active})
+        })
+        .collect();
+    Json(json!({ "subscriptions": subs }))
+}
+
+async fn connections(_user: ApiUser, State(state): State<Shared>) -> Json<Value> {
+    let conns: Vec<Value> = state
+        .broker
+        .connections()
+        .iter()
+        .map(|c| {
+            json!({"id": c.id, "client_id": c.client_id, "remote_address": c.remote,
+                   "protocol": c.protocol, "consumers": c.consumers})
+        })
+        .collect();
+    Json(json!({ "connections": conns }))
+}

@@ -1,0 +1,9 @@
+//! Web console suite: the real `ferromq` binary with its console on a free port, driven
+//! over HTTP like a browser (login form, session cookie, CSRF tokens) and like a script
+//! (HTTP Basic auth on the JSON API, ActiveMQ's `/api/message`, `/metrics`).
+
+mod api;
+mod auth;
+mod http;
+mod pages;
+mod rest;
