@@ -32,6 +32,7 @@ pub fn router() -> Router<Shared> {
         .route("/api/v1/topics", get(topics))
         .route("/api/v1/subscriptions", get(subscriptions))
         .route("/api/v1/connections", get(connections))
+        .route("/api/v1/cluster", get(cluster))
 }
 
 async fn openapi(_user: ApiUser) -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
@@ -48,7 +49,7 @@ pub fn overview_json(state: &Shared) -> Value {
         "name": o.name,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": o.uptime.as_secs(),
-        "role": (state.role)(),
+        "role": state.cluster.role(),
         "memory_used": o.memory_used,
         "memory_limit": o.memory_limit,
         "store_disk_bytes": o.store.disk_bytes,
@@ -246,4 +247,20 @@ async fn connections(_user: ApiUser, State(state): State<Shared>) -> Json<Value>
         })
         .collect();
     Json(json!({ "connections": conns }))
+}
+
+/// The cluster as JSON (also what the cluster page shows).
+pub async fn cluster_json(state: &Shared) -> Value {
+    let nodes = state.cluster.nodes().await;
+    let master = nodes.iter().find(|n| n.elected);
+    json!({
+        "mode": if state.cluster.local().is_some() { "replicated" } else { "single" },
+        "role": state.cluster.role(),
+        "master": master.map(|m| json!({"id": m.id, "address": m.address, "console_url": m.console_url})),
+        "nodes": nodes,
+    })
+}
+
+async fn cluster(_user: ApiUser, State(state): State<Shared>) -> Json<Value> {
+    Json(cluster_json(&state).await)
 }

@@ -1,20 +1,19 @@
 //! What every request handler shares: the broker, users, sessions, the login limiter.
 
+use crate::cluster_view::ClusterView;
 use crate::login_limiter::LoginLimiter;
 use crate::sessions::Sessions;
 use crate::users::Users;
 use broker::Broker;
 use std::sync::Arc;
 
-/// This node's role as the console shows it ("master", "slave", ...), asked at each request.
-pub type RoleFn = Arc<dyn Fn() -> String + Send + Sync>;
-
 pub struct ConsoleState {
     pub broker: Broker,
     pub users: Users,
     pub sessions: Sessions,
     pub limiter: LoginLimiter,
-    pub role: RoleFn,
+    /// This node's role and its cluster.
+    pub cluster: Arc<dyn ClusterView>,
     /// Per-process counter for ids of messages the console sends.
     pub sent: std::sync::atomic::AtomicU64,
     /// Start time in epoch milliseconds: part of message ids, so they differ across restarts.

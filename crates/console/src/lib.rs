@@ -11,11 +11,13 @@
 //!   [`api`]: the JSON API (described in `openapi.json`); [`rest`]: `/api/message`;
 //!   [`metrics`]: `/metrics`; [`pages`]: the HTML pages; [`listing`], [`message_view`]:
 //!   what the API and the pages share; [`escape`]: HTML, URL and label escaping.
-//! - [`console_state`]: what every handler shares.
+//! - [`console_state`]: what every handler shares; [`cluster_view`]: this node's role and
+//!   cluster, as the binary tells it.
 
 pub mod actions;
 pub mod api;
 pub mod auth;
+pub mod cluster_view;
 pub mod console_state;
 pub mod error;
 pub mod escape;
@@ -28,7 +30,7 @@ pub mod rest;
 pub mod sessions;
 pub mod users;
 
-pub use console_state::RoleFn;
+pub use cluster_view::{ClusterNode, ClusterView, LocalRaft, NodesFuture, Standalone};
 pub use error::ConsoleError;
 pub use users::{hash_password, UserEntry};
 
@@ -51,8 +53,8 @@ pub struct ConsoleSettings {
     pub users: Vec<UserEntry>,
     /// Where the generated password's hash is kept.
     pub data_dir: PathBuf,
-    /// This node's role, asked at each request.
-    pub role: RoleFn,
+    /// This node's role and cluster ([`Standalone`] for a single node).
+    pub cluster: Arc<dyn ClusterView>,
 }
 
 /// The console's routes (without the listener), for [`start`] and tests.
@@ -105,7 +107,7 @@ pub async fn start(
         users,
         sessions: Default::default(),
         limiter: Default::default(),
-        role: settings.role,
+        cluster: settings.cluster,
         sent: Default::default(),
         started_ms: broker::message::now_millis(),
     });

@@ -51,7 +51,7 @@ pub fn render(state: &Shared) -> String {
     let b = &state.broker;
     let o = b.overview();
     let mut out = String::new();
-    let role = (state.role)();
+    let role = state.cluster.role();
     let simple: [(&str, &str, &str, u64); 11] = [
         (
             "ferromq_uptime_seconds",
@@ -126,6 +126,44 @@ pub fn render(state: &Shared) -> String {
     }
     metric(&mut out, "ferromq_role", "gauge", "1 for this node's role.");
     let _ = writeln!(out, "ferromq_role{{role=\"{}\"}} 1", label(&role));
+    if let Some(raft) = state.cluster.local() {
+        let raft_series: [(&str, &str, &str, u64); 5] = [
+            (
+                "ferromq_raft_term",
+                "gauge",
+                "Raft term this node is in.",
+                raft.term,
+            ),
+            (
+                "ferromq_raft_last_log_index",
+                "gauge",
+                "Index of this node's last log entry.",
+                raft.last_log_index,
+            ),
+            (
+                "ferromq_raft_applied_index",
+                "gauge",
+                "Index of the last entry this node applied.",
+                raft.applied_index,
+            ),
+            (
+                "ferromq_raft_apply_lag",
+                "gauge",
+                "Entries in this node's log not yet applied.",
+                raft.last_log_index.saturating_sub(raft.applied_index),
+            ),
+            (
+                "ferromq_raft_is_master",
+                "gauge",
+                "1 when this node is the Raft leader (master).",
+                u64::from(raft.is_master),
+            ),
+        ];
+        for (name, kind, help, value) in raft_series {
+            metric(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name}{{node_id=\"{}\"}} {value}", raft.node_id);
+        }
+    }
 
     let queues: Vec<broker::QueueInfo> = b
         .queues()

@@ -39,6 +39,7 @@ pub fn router() -> Router<Shared> {
         .route("/queues/{name}/messages/{id}/move", post(move_message))
         .route("/topics", get(topics))
         .route("/connections", get(connections))
+        .route("/cluster", get(cluster))
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:0}nav{background:#234;padding:.5em 1em}\
@@ -50,7 +51,7 @@ fn layout(title: &str, user: Option<&PageUser>, body: &str) -> Html<String> {
     let nav = match user {
         Some(u) => format!(
             "<nav><a href=\"/\">Overview</a><a href=\"/queues\">Queues</a><a href=\"/topics\">Topics</a>\
-             <a href=\"/connections\">Connections</a><span style=\"color:#ccc\">{}</span> \
+             <a href=\"/connections\">Connections</a><a href=\"/cluster\">Cluster</a><span style=\"color:#ccc\">{}</span> \
              <form class=\"inline\" method=\"post\" action=\"/logout\">{}<button>Log out</button></form></nav>",
             html(u.name()),
             csrf_field(u)
@@ -606,4 +607,68 @@ async fn connections(State(state): State<Shared>, user: PageUser) -> Html<String
     }
     body.push_str("</table>");
     layout("Connections", Some(&user), &body)
+}
+
+// ----- cluster -------------------------------------------------------------------------
+
+/// Every node's role, term, log and applied index, lag; the master marked and linked (a
+/// slave's console is where operators look when the master is elsewhere).
+async fn cluster(State(state): State<Shared>, user: PageUser) -> Html<String> {
+    let nodes = state.cluster.nodes().await;
+    if state.cluster.local().is_none() {
+        return layout(
+            "Cluster",
+            Some(&user),
+            "<p>This broker runs as a single node (no replication): it is its own master.</p>",
+        );
+    }
+    let mut body = format!(
+        "<p>This node is the <strong>{}</strong>.</p>",
+        html(&state.cluster.role())
+    );
+    match nodes.iter().find(|n| n.elected) {
+        Some(m) => {
+            let name = format!("node {} ({})", m.id, m.address);
+            let _ = match &m.console_url {
+                Some(url) if !m.this_node => write!(
+                    body,
+                    "<p>Master: <a id=\"master-link\" href=\"{}\">{}</a></p>",
+                    html(url),
+                    html(&name)
+                ),
+                _ => write!(body, "<p>Master: {}</p>", html(&name)),
+            };
+        }
+        None => body.push_str("<p class=\"err\">No master answered.</p>"),
+    }
+    body.push_str(
+        "<table><tr><th>Node</th><th>Address</th><th>Role</th><th>Term</th><th>Last log</th>\
+         <th>Applied</th><th>Lag</th><th>Console</th></tr>",
+    );
+    let num = |n: Option<u64>| n.map_or_else(|| "-".to_string(), |n| n.to_string());
+    for n in &nodes {
+        let role = if n.elected {
+            format!("<strong>{} (elected)</strong>", html(&n.role))
+        } else {
+            html(&n.role)
+        };
+        let console = n
+            .console_url
+            .as_ref()
+            .map(|u| format!("<a href=\"{}\">{}</a>", html(u), html(u)))
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            "<tr><td>{}{}</td><td>{}</td><td>{role}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{console}</td></tr>",
+            n.id,
+            if n.this_node { " (this node)" } else { "" },
+            html(&n.address),
+            num(n.term),
+            num(n.last_log_index),
+            num(n.applied_index),
+            num(n.lag),
+        );
+    }
+    body.push_str("</table>");
+    layout("Cluster", Some(&user), &body)
 }

@@ -60,6 +60,9 @@ pub struct ConsoleSection {
     pub bind: String,
     /// Who may log in; none = a password generated on the first start (single node).
     pub users: Vec<ConsoleUser>,
+    /// The consoles of a cluster's nodes, `"ID=http://host:port"` (ids as in
+    /// `persistence.replicated.peers`), so the cluster page links to the master's.
+    pub peers: Vec<String>,
 }
 
 /// `[[console.users]]`: a name and an argon2 hash (`ferromq console hash-password`).
@@ -75,12 +78,36 @@ impl Default for ConsoleSection {
         ConsoleSection {
             bind: "127.0.0.1:8161".to_string(),
             users: Vec::new(),
+            peers: Vec::new(),
         }
     }
 }
 
 impl ConsoleSection {
+    /// The peers' consoles as id → URL.
+    pub fn peer_map(&self) -> Result<std::collections::BTreeMap<u64, String>, ConfigError> {
+        let mut out = std::collections::BTreeMap::new();
+        for p in &self.peers {
+            let bad = |why: &str| {
+                ConfigError(format!(
+                    "invalid value for console.peers: {p:?} {why} (expected \"ID=http://host:port\")"
+                ))
+            };
+            let (id, url) = p.split_once('=').ok_or_else(|| bad("has no '='"))?;
+            let id: u64 = id.trim().parse().map_err(|_| bad("has a non-numeric id"))?;
+            let url = url.trim();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(bad("is not an http:// or https:// URL"));
+            }
+            if out.insert(id, url.to_string()).is_some() {
+                return Err(bad("repeats an id"));
+            }
+        }
+        Ok(out)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        self.peer_map()?;
         for (i, u) in self.users.iter().enumerate() {
             let key = |k: &str, msg: String| {
                 Err(ConfigError(format!(
@@ -469,6 +496,15 @@ mod tests {
         let bad = "[[console.users]]\nname = \"ops\"\npassword_hash = \"secret\"\n";
         let e = Config::from_toml(bad, "t").unwrap().validate().unwrap_err();
         assert!(e.0.contains("console.users[0].password_hash"), "{e}");
+        let peers = "[console]\npeers = [\"1=http://127.0.0.1:8161\", \"2=https://b:8162\"]\n";
+        let c = Config::from_toml(peers, "t").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.console.peer_map().unwrap()[&2], "https://b:8162");
+        let e = Config::from_toml("[console]\npeers = [\"1=javascript:alert(1)\"]\n", "t")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(e.0.contains("console.peers"), "{e}");
         let twice = format!("{ok}{ok}");
         let e = Config::from_toml(&twice, "t")
             .unwrap()

@@ -123,6 +123,9 @@ impl TestCluster {
                 format!("\"{}=tcp://{addr}\"", j + 1)
             })
             .collect();
+        let consoles: Vec<String> = (0..self.nodes.len())
+            .map(|j| format!("\"{}=http://{}\"", j + 1, self.console_addr(j)))
+            .collect();
         let config = format!(
             "# Node {id} of a {n}-node test cluster (testkit::TestCluster).\n\
              [broker]\n\
@@ -135,6 +138,7 @@ impl TestCluster {
              \n\
              [console]\n\
              bind = \"127.0.0.1:{console}\"\n\
+             peers = [{consoles}]\n\
              \n\
              [persistence]\n\
              kind = \"replicated\"\n\
@@ -155,6 +159,7 @@ impl TestCluster {
             console = node.console_port,
             repl = node.replication_port,
             peers = peers.join(", "),
+            consoles = consoles.join(", "),
         );
         std::fs::write(node.config_path(), config)
             .unwrap_or_else(|e| panic!("cannot write node {} config: {e}", i + 1));
@@ -318,6 +323,11 @@ impl TestCluster {
 
     pub fn openwire_addr(&self, i: usize) -> String {
         format!("127.0.0.1:{}", self.nodes[i].openwire_port)
+    }
+
+    /// Node `i`'s web console.
+    pub fn console_addr(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.nodes[i].console_port)
     }
 
     pub fn stomp_addr(&self, i: usize) -> String {

@@ -1,25 +1,11 @@
 //! Who may use the console: the generated first-start password, Basic auth, sessions,
 //! rate limiting of wrong passwords, CSRF tokens, cross-site API requests.
 
-use crate::http::{basic, broker_with_user, enc, request, Api, Browser, PASSWORD, USER};
+use crate::http::{
+    basic, broker_with_user, enc, generated_password, request, Api, Browser, GENERATED, PASSWORD,
+    USER,
+};
 use testkit::TestBroker;
-
-/// The log line that carries the generated password.
-const GENERATED: &str = "generated a password for the console";
-
-fn generated_password(log: &str) -> String {
-    let line = log
-        .lines()
-        .find(|l| l.contains(GENERATED))
-        .unwrap_or_else(|| panic!("no generated password in the log:\n{log}"));
-    let start = line.find("password=").expect("password field") + "password=".len();
-    line[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_matches('"')
-        .to_string()
-}
 
 /// Without configured users the first start generates a password, logs it once and keeps
 /// only its hash; a restart uses the same password and does not log a new one.

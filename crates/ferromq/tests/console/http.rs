@@ -169,9 +169,13 @@ pub struct Api {
 
 impl Api {
     pub fn new(broker: &TestBroker) -> Api {
+        Api::with(&broker.console_addr(), USER, PASSWORD)
+    }
+
+    pub fn with(addr: &str, user: &str, password: &str) -> Api {
         Api {
-            addr: broker.console_addr(),
-            auth: basic(USER, PASSWORD),
+            addr: addr.to_string(),
+            auth: basic(user, password),
         }
     }
 
@@ -231,13 +235,17 @@ pub struct Browser {
 impl Browser {
     /// Logs in through the form; panics unless it is accepted.
     pub fn login(broker: &TestBroker) -> Browser {
-        let addr = broker.console_addr();
+        Browser::login_as(&broker.console_addr(), USER, PASSWORD)
+    }
+
+    pub fn login_as(addr: &str, user: &str, password: &str) -> Browser {
+        let addr = addr.to_string();
         let r = request(
             &addr,
             "POST",
             "/login",
             &[("Content-Type", "application/x-www-form-urlencoded")],
-            format!("user={}&password={}", enc(USER), enc(PASSWORD)).as_bytes(),
+            format!("user={}&password={}", enc(user), enc(password)).as_bytes(),
         );
         assert_eq!(r.status, 303, "login refused: {}", r.text());
         let set = r
@@ -275,4 +283,22 @@ impl Browser {
             + marker.len();
         html[start..start + html[start..].find('"').unwrap()].to_string()
     }
+}
+
+/// The log line that carries a generated console password.
+pub const GENERATED: &str = "generated a password for the console";
+
+/// The console password a broker generated on its first start, from its log.
+pub fn generated_password(log: &str) -> String {
+    let line = log
+        .lines()
+        .find(|l| l.contains(GENERATED))
+        .unwrap_or_else(|| panic!("no generated password in the log:\n{log}"));
+    let start = line.find("password=").expect("password field") + "password=".len();
+    line[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_matches('"')
+        .to_string()
 }
