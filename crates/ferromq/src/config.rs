@@ -86,24 +86,14 @@ impl Default for ConsoleSection {
 impl ConsoleSection {
     /// The peers' consoles as id → URL.
     pub fn peer_map(&self) -> Result<std::collections::BTreeMap<u64, String>, ConfigError> {
-        let mut out = std::collections::BTreeMap::new();
-        for p in &self.peers {
-            let bad = |why: &str| {
-                ConfigError(format!(
-                    "invalid value for console.peers: {p:?} {why} (expected \"ID=http://host:port\")"
-                ))
-            };
-            let (id, url) = p.split_once('=').ok_or_else(|| bad("has no '='"))?;
-            let id: u64 = id.trim().parse().map_err(|_| bad("has a non-numeric id"))?;
+        id_map("console.peers", "ID=http://host:port", &self.peers, |url| {
             let url = url.trim();
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(bad("is not an http:// or https:// URL"));
+            if url.starts_with("http://") || url.starts_with("https://") {
+                Ok(url.to_string())
+            } else {
+                Err("is not an http:// or https:// URL".to_string())
             }
-            if out.insert(id, url.to_string()).is_some() {
-                return Err(bad("repeats an id"));
-            }
-        }
-        Ok(out)
+        })
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -187,21 +177,12 @@ impl Default for ReplicatedSection {
 impl ReplicatedSection {
     /// The peers as id → `host:port`.
     pub fn peer_map(&self) -> Result<std::collections::BTreeMap<u64, String>, ConfigError> {
-        let mut out = std::collections::BTreeMap::new();
-        for p in &self.peers {
-            let bad = |why: &str| {
-                ConfigError(format!(
-                    "invalid value for persistence.replicated.peers: {p:?} {why} (expected \"ID=tcp://host:port\")"
-                ))
-            };
-            let (id, addr) = p.split_once('=').ok_or_else(|| bad("has no '='"))?;
-            let id: u64 = id.trim().parse().map_err(|_| bad("has a non-numeric id"))?;
-            let addr = parse_address(addr).map_err(|e| bad(&e))?;
-            if out.insert(id, addr).is_some() {
-                return Err(bad("repeats an id"));
-            }
-        }
-        Ok(out)
+        id_map(
+            "persistence.replicated.peers",
+            "ID=tcp://host:port",
+            &self.peers,
+            parse_address,
+        )
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -412,6 +393,31 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Parses `"ID=VALUE"` entries of the list `key` into id → checked value, naming the
+/// entry and the expected form on error.
+fn id_map(
+    key: &str,
+    expected: &str,
+    entries: &[String],
+    check: impl Fn(&str) -> Result<String, String>,
+) -> Result<std::collections::BTreeMap<u64, String>, ConfigError> {
+    let mut out = std::collections::BTreeMap::new();
+    for p in entries {
+        let bad = |why: &str| {
+            ConfigError(format!(
+                "invalid value for {key}: {p:?} {why} (expected \"{expected}\")"
+            ))
+        };
+        let (id, value) = p.split_once('=').ok_or_else(|| bad("has no '='"))?;
+        let id: u64 = id.trim().parse().map_err(|_| bad("has a non-numeric id"))?;
+        let value = check(value).map_err(|e| bad(&e))?;
+        if out.insert(id, value).is_some() {
+            return Err(bad("repeats an id"));
+        }
+    }
+    Ok(out)
 }
 
 /// Accepts `host:port` or `tcp://host:port`; returns `host:port`.
