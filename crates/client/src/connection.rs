@@ -166,8 +166,11 @@ impl Inner {
         command.set_command_id(self.command_id());
         let mut link = self.link();
         if let Some(out) = &link.out {
-            if out.send(Out::Command(command.clone())).is_ok() {
-                return Ok(());
+            match out.send(Out::Command(command)) {
+                Ok(()) => return Ok(()),
+                // The writer is gone: keep the command (failover) or fail.
+                Err(mpsc::error::SendError(Out::Command(c))) => command = c,
+                Err(_) => return Err(ClientError::Closed),
             }
         }
         if self.failover.is_some() && !self.closing.load(Ordering::SeqCst) {

@@ -180,7 +180,7 @@ impl Consumer {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut pulled = false;
         loop {
-            let (generation, dispatch, fresh) = match self.queue.pop_front() {
+            let (generation, mut dispatch, fresh) = match self.queue.pop_front() {
                 Some((g, d)) => (g, d, false),
                 None => {
                     if self.prefetch == 0 && !pulled && !self.browser {
@@ -202,7 +202,7 @@ impl Consumer {
             if generation < inner.min_generation.load(Ordering::SeqCst) {
                 continue;
             }
-            let Some(raw) = dispatch.message.clone() else {
+            let Some(raw) = dispatch.message.take() else {
                 // End of a browse, or a pull that timed out.
                 if self.browser || (self.prefetch == 0 && pulled) {
                     self.flush()?;
@@ -233,6 +233,8 @@ impl Consumer {
                 }
                 AckMode::DupsOk => self.add_pending(id)?,
                 AckMode::Client | AckMode::Individual | AckMode::Transacted => {
+                    // Kept for rollback/recover redelivery.
+                    dispatch.message = Some(message.raw.clone());
                     let delivery =
                         self.session
                             .delivered(&self.id, &destination, dispatch, generation);
