@@ -99,7 +99,7 @@ pub enum StoreOp {
     },
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("this node is not the master and may not write")]
     NotMaster,
@@ -170,7 +170,9 @@ pub trait StateMachine: Send + Sync {
 pub trait Store: Send + Sync {
     /// Appends the ops as one atomic entry. They are enqueued when `append` returns (log
     /// order = call order, whether or not the future is ever polled); the future resolves
-    /// with the entry's index when durable and applied. Must not block the caller.
+    /// with the entry's index when durable and applied. A store may put the ops of several
+    /// appends, in call order, into one entry (they then share its index). Must not block
+    /// the caller.
     fn append(&self, ops: Vec<StoreOp>) -> AppendFuture;
     fn stats(&self) -> StoreStats;
     /// Stops accepting appends and waits for queued ones to finish.

@@ -6,7 +6,6 @@ use crate::state_machine::{BrokerStateMachine, ResetHook, SmShared};
 use crate::types::{strip_scheme, NodeId, OpsPayload, Raft};
 use broker::op_codec::encode_ops;
 use broker::store::{AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats};
-use futures_util::FutureExt;
 use journal::JournalConfig;
 use openraft::error::ClientWriteError;
 use openraft::{BasicNode, ServerState, SnapshotPolicy};
@@ -118,6 +117,94 @@ pub struct ReplicatedStore {
     log: Arc<LogShared>,
     server: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
+    /// Appends waiting for the batcher, in call order.
+    batches: tokio::sync::mpsc::UnboundedSender<PendingAppend>,
+}
+
+/// Raft entries proposed and not yet committed. While this many are in flight, appends
+/// wait in the queue and go into the next entry together: group commit at the Raft level.
+/// Without it every append is its own entry, and under a deep pipeline thousands of writes
+/// queue in the Raft core ahead of the master's quorum checks (which then time out).
+const MAX_ENTRIES_IN_FLIGHT: usize = 4;
+/// Ops per entry at most (message keys keep 16 bits for the op's position).
+const MAX_OPS_PER_ENTRY: usize = 4096;
+/// Approximate bytes per entry at most (one append alone may be larger).
+const MAX_BYTES_PER_ENTRY: usize = 2 << 20;
+
+/// One `Store::append` waiting for its entry.
+struct PendingAppend {
+    ops: Vec<StoreOp>,
+    done: tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
+}
+
+fn approx_size(ops: &[StoreOp]) -> usize {
+    ops.iter()
+        .map(|op| match op {
+            StoreOp::AddMessage { message } => 256 + message.body.len(),
+            StoreOp::Ack { keys, .. } => 64 + 8 * keys.len(),
+            _ => 128,
+        })
+        .sum()
+}
+
+/// Takes appends off the queue in call order and proposes them, as few entries as the
+/// in-flight limit allows; each append resolves with its entry's index.
+async fn run_batcher(
+    raft: Raft,
+    id: NodeId,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<PendingAppend>,
+) {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_ENTRIES_IN_FLIGHT));
+    let mut carry: Option<PendingAppend> = None;
+    loop {
+        let first = match carry.take() {
+            Some(p) => p,
+            None => match queue.recv().await {
+                Some(p) => p,
+                None => return,
+            },
+        };
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        // Everything queued meanwhile joins this entry, up to the limits.
+        let mut ops = first.ops;
+        let mut waiters = vec![first.done];
+        let mut bytes = approx_size(&ops);
+        while let Ok(next) = queue.try_recv() {
+            let size = approx_size(&next.ops);
+            if ops.len() + next.ops.len() > MAX_OPS_PER_ENTRY || bytes + size > MAX_BYTES_PER_ENTRY
+            {
+                carry = Some(next);
+                break;
+            }
+            bytes += size;
+            ops.extend(next.ops);
+            waiters.push(next.done);
+        }
+        let payload = OpsPayload(encode_ops(&ops));
+        drop(ops);
+        // Enqueued in the Raft core now: entries keep the order of the queue.
+        let receiver = raft.client_write_ff(payload).await;
+        tokio::spawn(async move {
+            let result = match receiver {
+                Err(_) => Err(StoreError::Closed),
+                Ok(receiver) => match receiver.await {
+                    Ok(Ok(response)) => Ok(response.log_id.index),
+                    Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
+                        tracing::debug!(node = id, leader = ?f.leader_id, "append refused: leadership lost");
+                        Err(StoreError::NotMaster)
+                    }
+                    Ok(Err(e)) => Err(StoreError::Io(e.to_string())),
+                    Err(_) => Err(StoreError::Closed),
+                },
+            };
+            drop(permit);
+            for w in waiters {
+                let _ = w.send(result.clone());
+            }
+        });
+    }
 }
 
 impl ReplicatedStore {
@@ -203,7 +290,10 @@ impl ReplicatedStore {
                 tracing::debug!(error = %e, "cluster already initialized");
             }
         }
+        let (batches, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(run_batcher(raft.clone(), config.node_id, queue));
         Ok(ReplicatedStore {
+            batches,
             id: config.node_id,
             peers: config.peers,
             raft,
@@ -273,29 +363,13 @@ impl Store for ReplicatedStore {
         if !self.is_leader() {
             return Box::pin(std::future::ready(Err(self.not_master())));
         }
-        let payload = OpsPayload(encode_ops(&ops));
-        let raft = self.raft.clone();
-        // The request goes into the Raft core's unbounded queue on the first poll, which
-        // happens here: log order is call order (`Store::append`'s promise).
-        let mut proposed = Box::pin(async move { raft.client_write_ff(payload).await });
-        let sent = (&mut proposed).now_or_never();
-        let id = self.id;
-        Box::pin(async move {
-            let receiver = match sent {
-                Some(r) => r,
-                None => proposed.await,
-            }
-            .map_err(|_| StoreError::Closed)?;
-            match receiver.await {
-                Ok(Ok(response)) => Ok(response.log_id.index),
-                Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
-                    tracing::debug!(node = id, leader = ?f.leader_id, "append refused: leadership lost");
-                    Err(StoreError::NotMaster)
-                }
-                Ok(Err(e)) => Err(StoreError::Io(e.to_string())),
-                Err(_) => Err(StoreError::Closed),
-            }
-        })
+        // Queued now, in call order (`Store::append`'s promise); the batcher proposes it,
+        // possibly in one entry with the appends queued around it.
+        let (done, result) = tokio::sync::oneshot::channel();
+        if self.batches.send(PendingAppend { ops, done }).is_err() {
+            return Box::pin(std::future::ready(Err(StoreError::Closed)));
+        }
+        Box::pin(async move { result.await.unwrap_or(Err(StoreError::Closed)) })
     }
 
     fn stats(&self) -> StoreStats {

@@ -268,8 +268,8 @@ async fn replicates_in_order_and_refuses_writes_on_followers() {
     let leader = cluster.leader(Duration::from_secs(10)).await;
     let indexes = cluster.append_all(leader, 0..100).await;
     assert!(
-        indexes.windows(2).all(|w| w[0] < w[1]),
-        "indexes in call order: {indexes:?}"
+        indexes.windows(2).all(|w| w[0] <= w[1]),
+        "indexes in call order (pipelined appends may share an entry): {indexes:?}"
     );
     let expected: Vec<u64> = (0..100).collect();
     // Acknowledged means applied on the leader already.
@@ -281,7 +281,8 @@ async fn replicates_in_order_and_refuses_writes_on_followers() {
         assert_eq!(cluster.store(f).leader().map(|l| l.0), Some(leader));
     }
     let stats = cluster.store(leader).stats();
-    assert!(stats.last_index >= 100, "{stats:?}");
+    // The membership, the blank entry, then the 100 pipelined appends in one entry or more.
+    assert!(stats.last_index >= 2, "{stats:?}");
     assert!(stats.syncs > 0, "{stats:?}");
     let dirs: Vec<PathBuf> = cluster.nodes.iter().map(|n| n.dir.clone()).collect();
     let _tmp = cluster.shutdown().await;
@@ -439,8 +440,9 @@ async fn every_node_answers_status_on_its_replication_port() {
     for s in &statuses {
         assert_eq!(s.leader, Some(leader), "{s:?}");
         assert_eq!(s.term, term, "{s:?}");
-        // The initial membership (index 0), the leader's blank entry, then the 10 appends.
-        assert!(s.applied_index >= 11, "{s:?}");
+        // The initial membership (index 0), the leader's blank entry, then the 10 appends
+        // (pipelined: they may share entries).
+        assert!(s.applied_index >= 2, "{s:?}");
         assert!(s.last_log_index >= s.applied_index, "{s:?}");
     }
     // A connection used for status is an ordinary one: it keeps answering.

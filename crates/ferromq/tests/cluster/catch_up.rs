@@ -6,30 +6,29 @@ use crate::{runtime, serial, MASTER_TIMEOUT};
 use std::time::{Duration, Instant};
 use testkit::{wait_until, TestCluster};
 
-/// Messages sent while the node is down (the issue asks 100,000; 20,000 keeps the suite
-/// within its time budget on two cores).
-const MESSAGES: u64 = 20_000;
+/// Messages sent while the node is down (the issue's number).
+const MESSAGES: u64 = 100_000;
 /// Parallel producer connections, each sending its share pipelined.
 const PRODUCERS: u64 = 4;
 /// A receipt every so many sends (and for each producer's last). Deeper pipelines (500)
 /// make the master drop its clients: see `busy_master_keeps_its_clients`.
 const RECEIPT_EVERY: u64 = 20;
 /// How long the restarted node may take to apply everything the master has.
-const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(60);
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(240);
 /// Lost producer connections tolerated (each resends its unreceipted batch), should the
 /// master drop its clients under this load (see `busy_master_keeps_its_clients`).
 const RECONNECTS_ALLOWED: u64 = 10;
 /// Kills of the master (restarting each) to get the caught-up node elected.
 const MAX_HANDOVERS: usize = 4;
 const DRAIN_QUIET: Duration = Duration::from_secs(3);
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(400);
 
 fn status(rt: &tokio::runtime::Runtime, addr: &str) -> Option<cluster::NodeStatus> {
     rt.block_on(cluster::query_status(addr, Duration::from_secs(1)))
         .ok()
 }
 
-/// A slave stopped while 20,000 persistent messages are sent and receipted; restarted, it
+/// A slave stopped while 100,000 persistent messages are sent and receipted; restarted, it
 /// applies everything the master has, and once it is the master itself (the master is
 /// killed until the vote falls on it) it delivers every one of those messages.
 #[test]
