@@ -76,10 +76,39 @@ pub fn request(
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).unwrap();
     s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"));
+    let raw = read_response(&mut s).unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"));
     parse(&raw)
+}
+
+/// Reads one response: up to its Content-Length, the last chunk, or the end of the stream
+/// (a peer may keep the connection open despite `Connection: close`).
+fn read_response(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let body = &raw[end + 4..];
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            match length {
+                Some(n) if body.len() >= n => return Ok(raw),
+                None if head.contains("transfer-encoding: chunked")
+                    && body.ends_with(b"0\r\n\r\n") =>
+                {
+                    return Ok(raw)
+                }
+                _ => {}
+            }
+        }
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            return Ok(raw);
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
 }
 
 fn parse(raw: &[u8]) -> Response {
