@@ -70,7 +70,7 @@ async fn the_client_speaks_real_openwire_to_activemq() {
         prefix: "amq".into(),
         prioritized: false,
     };
-    tracing::info!("--- ActiveMQ on port {}", amq.port);
+    eprintln!("--- ActiveMQ on port {}", amq.port);
     checks::message_types(&target).await;
     checks::ack_modes(&target).await;
     checks::transactions(&target).await;

@@ -88,7 +88,7 @@ async fn remaining(conn: &Connection, dest: &Destination) -> Vec<String> {
 pub async fn ack_modes(t: &Target) {
     let conn = t.connect().await;
 
-    tracing::info!("--- CLIENT: nothing acknowledged → all three come back");
+    eprintln!("--- CLIENT: nothing acknowledged → all three come back");
     let q = t.queue("ack.client");
     send_texts(&conn, &q, &["a", "b", "c"]).await;
     let (session, mut c) = open(&conn, AckMode::Client, &q, ConsumerOptions::default()).await;
@@ -99,7 +99,7 @@ pub async fn ack_modes(t: &Target) {
     drop(c);
     assert_eq!(remaining(&conn, &q).await, ["a", "b", "c"]);
 
-    tracing::info!("--- CLIENT: acknowledging the second acknowledges the first two");
+    eprintln!("--- CLIENT: acknowledging the second acknowledges the first two");
     send_texts(&conn, &q, &["d", "e", "f"]).await;
     let mut c = session
         .create_consumer(&q, ConsumerOptions::default())
@@ -112,7 +112,7 @@ pub async fn ack_modes(t: &Target) {
     drop(c);
     assert_eq!(remaining(&conn, &q).await, ["f"]);
 
-    tracing::info!("--- CLIENT: recover redelivers locally, marked redelivered");
+    eprintln!("--- CLIENT: recover redelivers locally, marked redelivered");
     send_texts(&conn, &q, &["g", "h"]).await;
     let mut c = session
         .create_consumer(&q, ConsumerOptions::default())
@@ -131,7 +131,7 @@ pub async fn ack_modes(t: &Target) {
     drop(c);
     assert!(remaining(&conn, &q).await.is_empty());
 
-    tracing::info!("--- INDIVIDUAL: only the acknowledged message is consumed");
+    eprintln!("--- INDIVIDUAL: only the acknowledged message is consumed");
     let q = t.queue("ack.individual");
     send_texts(&conn, &q, &["a", "b", "c"]).await;
     let (_session, mut c) = open(&conn, AckMode::Individual, &q, ConsumerOptions::default()).await;
@@ -143,7 +143,7 @@ pub async fn ack_modes(t: &Target) {
     drop(c);
     assert_eq!(remaining(&conn, &q).await, ["a", "c"]);
 
-    tracing::info!("--- DUPS_OK: everything received is acknowledged by close");
+    eprintln!("--- DUPS_OK: everything received is acknowledged by close");
     let q = t.queue("ack.dupsok");
     let texts = numbered("m", 25);
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -159,7 +159,7 @@ pub async fn ack_modes(t: &Target) {
     drop(c);
     assert!(remaining(&conn, &q).await.is_empty());
 
-    tracing::info!("--- CLIENT with prefetch 2: delivered acks reopen the window");
+    eprintln!("--- CLIENT with prefetch 2: delivered acks reopen the window");
     let q = t.queue("ack.window");
     let texts = numbered("w", 10);
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -195,14 +195,14 @@ pub async fn transactions(t: &Target) {
         .expect("session");
     let producer = session.create_producer().await.expect("producer");
 
-    tracing::info!("--- sends are invisible until commit");
+    eprintln!("--- sends are invisible until commit");
     producer.send(&q, Message::text("t1")).await.expect("send");
     producer.send(&q, Message::text("t2")).await.expect("send");
     assert!(watch.recv(QUIET).await.expect("recv").is_none());
     session.commit().await.expect("commit");
     assert_eq!(drain(&mut watch).await, ["t1", "t2"]);
 
-    tracing::info!("--- a rolled-back send never arrives");
+    eprintln!("--- a rolled-back send never arrives");
     producer
         .send(&q, Message::text("lost"))
         .await
@@ -211,7 +211,7 @@ pub async fn transactions(t: &Target) {
     assert!(watch.recv(QUIET).await.expect("recv").is_none());
     drop(watch);
 
-    tracing::info!("--- a rolled-back receive comes again; commit consumes it");
+    eprintln!("--- a rolled-back receive comes again; commit consumes it");
     send_texts(&conn, &q, &["r1"]).await;
     let mut c = session
         .create_consumer(&q, ConsumerOptions::default())
@@ -232,7 +232,7 @@ pub async fn transactions(t: &Target) {
     drop(c);
     assert_eq!(remaining(&conn, &q).await, ["reply-in-tx"]);
 
-    tracing::info!("--- commit/rollback on a non-transacted session is an error");
+    eprintln!("--- commit/rollback on a non-transacted session is an error");
     assert!(matches!(
         observer.commit().await,
         Err(ClientError::IllegalState(_))
@@ -246,7 +246,7 @@ pub async fn producer_options(t: &Target) {
     let conn = t.connect().await;
     let session = conn.create_session(AckMode::Auto).await.expect("session");
 
-    tracing::info!("--- headers: persistent flag, priority, expiration");
+    eprintln!("--- headers: persistent flag, priority, expiration");
     let q = t.queue("prod.headers");
     let np = session
         .create_producer_with(
@@ -272,7 +272,7 @@ pub async fn producer_options(t: &Target) {
     );
     drop(c);
 
-    tracing::info!("--- an expired message is not delivered");
+    eprintln!("--- an expired message is not delivered");
     let q = t.queue("prod.ttl");
     let short = session
         .create_producer_with(ProducerOptions::default().time_to_live(Duration::from_millis(50)))
@@ -285,7 +285,7 @@ pub async fn producer_options(t: &Target) {
     assert_eq!(remaining(&conn, &q).await, ["fresh"]);
 
     if t.prioritized {
-        tracing::info!("--- higher priority first");
+        eprintln!("--- higher priority first");
         let q = t.queue("prod.priority");
         for (p, text) in [(1u8, "low"), (9, "high"), (5, "mid")] {
             let prod = session
@@ -297,7 +297,7 @@ pub async fn producer_options(t: &Target) {
         assert_eq!(remaining(&conn, &q).await, ["high", "mid", "low"]);
     }
 
-    tracing::info!("--- async sends within a 4 KiB producer window (needs ProducerAcks)");
+    eprintln!("--- async sends within a 4 KiB producer window (needs ProducerAcks)");
     let q = t.queue("prod.window");
     let windowed = session
         .create_producer_with(
@@ -327,7 +327,7 @@ pub async fn producer_options(t: &Target) {
     }
     drop(c);
 
-    tracing::info!("--- sync non-persistent send is answered");
+    eprintln!("--- sync non-persistent send is answered");
     let sync = session
         .create_producer_with(
             ProducerOptions::default()
@@ -351,7 +351,7 @@ pub async fn consumers(t: &Target) {
     let session = conn.create_session(AckMode::Auto).await.expect("session");
     let producer = session.create_producer().await.expect("producer");
 
-    tracing::info!("--- a topic message reaches every subscriber");
+    eprintln!("--- a topic message reaches every subscriber");
     let topic = t.topic("news");
     let mut s1 = session
         .create_consumer(&topic, ConsumerOptions::default())
@@ -371,7 +371,7 @@ pub async fn consumers(t: &Target) {
     }
     drop((s1, s2));
 
-    tracing::info!("--- selector on a property");
+    eprintln!("--- selector on a property");
     let q = t.queue("selector");
     for (color, n) in [("red", 1), ("blue", 2), ("red", 3)] {
         let mut m = Message::text(format!("{color}{n}"));
@@ -390,7 +390,7 @@ pub async fn consumers(t: &Target) {
     drop(red);
     assert_eq!(remaining(&conn, &q).await, ["red1", "blue2"]);
 
-    tracing::info!("--- recv returns None after its timeout");
+    eprintln!("--- recv returns None after its timeout");
     let mut idle = session
         .create_consumer(&t.queue("idle"), ConsumerOptions::default())
         .await
@@ -404,7 +404,7 @@ pub async fn consumers(t: &Target) {
     assert!(started.elapsed() >= Duration::from_millis(190));
     drop(idle);
 
-    tracing::info!("--- prefetch 0: each recv pulls one message");
+    eprintln!("--- prefetch 0: each recv pulls one message");
     let q = t.queue("pull");
     send_texts(&conn, &q, &["p1", "p2"]).await;
     let mut pull = session
@@ -424,7 +424,7 @@ pub async fn consumers(t: &Target) {
     drop(producer);
     conn.close().await.expect("close");
 
-    tracing::info!("--- durable subscription keeps messages while offline");
+    eprintln!("--- durable subscription keeps messages while offline");
     let client_id = format!("{}-durable", t.prefix);
     let topic = t.topic("durable");
     let pub_conn = t.connect().await;
@@ -442,7 +442,7 @@ pub async fn consumers(t: &Target) {
     session.unsubscribe("sub1").await.expect("unsubscribe");
     sub_conn.close().await.expect("close");
 
-    tracing::info!("--- after unsubscribe nothing is kept");
+    eprintln!("--- after unsubscribe nothing is kept");
     send_texts(&pub_conn, &topic, &["gone"]).await;
     let (sub_conn, session, mut sub) = durable(t, &client_id, &topic).await;
     assert!(drain(&mut sub).await.is_empty());

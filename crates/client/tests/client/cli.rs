@@ -39,7 +39,7 @@ fn produce_browse_consume_with_failover_urls() {
         "failover:(tcp://127.0.0.1:{dead},{live})?randomize=false&initialReconnectDelay=10"
     );
 
-    tracing::info!("--- produce 5 through failover:");
+    eprintln!("--- produce 5 through failover:");
     let out = ferromq(&[
         "produce", "--url", &failover, "--queue", "cli-q", "--count", "5",
     ]);
@@ -51,7 +51,7 @@ fn produce_browse_consume_with_failover_urls() {
     assert_eq!(sent.len(), 5, "{out:?}");
     assert!(sent[0].contains("to /queue/cli-q as ID:"), "{}", sent[0]);
 
-    tracing::info!("--- browse sees 5, twice (nothing consumed)");
+    eprintln!("--- browse sees 5, twice (nothing consumed)");
     for _ in 0..2 {
         let events = json_lines(&ferromq(&[
             "browse", "--url", &failover, "--queue", "cli-q", "--json",
@@ -76,7 +76,7 @@ fn produce_browse_consume_with_failover_urls() {
         assert_eq!(events.last().expect("done")["messages"], 5);
     }
 
-    tracing::info!("--- consume takes them; the queue is empty afterwards");
+    eprintln!("--- consume takes them; the queue is empty afterwards");
     let events = json_lines(&ferromq(&[
         "consume", "--url", &live, "--queue", "cli-q", "--count", "5", "--json",
     ]));
@@ -88,7 +88,7 @@ fn produce_browse_consume_with_failover_urls() {
         Some("0 messages on /queue/cli-q")
     );
 
-    tracing::info!("--- consume with too few messages fails after its timeout");
+    eprintln!("--- consume with too few messages fails after its timeout");
     let status = Command::new(testkit::binary())
         .args([
             "consume",

@@ -1,11 +1,13 @@
 //! The client against real broker processes: ferromq (`testkit::TestBroker`) for every
 //! feature and for failover through a cutting proxy; ActiveMQ 5.17 (`activemq.rs`) for the
 //! same feature checks (`checks.rs`) when Debian's `activemq` is installed; the `ferromq`
-//! CLI commands that use the client (`cli.rs`).
+//! CLI commands that use the client (`cli.rs`); failover across master kills in a
+//! replicated cluster (`cluster.rs`).
 
 mod activemq;
 mod checks;
 mod cli;
+mod cluster;
 
 use checks::Target;
 use client::{
@@ -67,7 +69,7 @@ async fn transaction_across_a_failover_fails_with_a_typed_error() {
     let producer = session.create_producer().await.expect("producer");
     let q = Destination::queue("client-tx-failover");
 
-    tracing::info!("--- send in a transaction, then the connection is cut");
+    eprintln!("--- send in a transaction, then the connection is cut");
     producer
         .send(&q, Message::text("doomed"))
         .await
@@ -85,7 +87,7 @@ async fn transaction_across_a_failover_fails_with_a_typed_error() {
         "{err}"
     );
 
-    tracing::info!("--- the next transaction commits");
+    eprintln!("--- the next transaction commits");
     producer
         .send(&q, Message::text("kept"))
         .await
