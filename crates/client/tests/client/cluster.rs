@@ -1,8 +1,8 @@
 //! The client's `failover:` transport against a replicated three-node ferromq cluster whose
 //! master is SIGKILLed under load (`testkit::TestCluster`).
 
-use client::{AckMode, Connection, ConnectionEvent, ConsumerOptions, Destination, Message};
-use std::collections::HashMap;
+use crate::load;
+use client::{AckMode, Connection, ConnectionEvent, ConsumerOptions, Destination};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,19 +17,6 @@ const COUNT: usize = 400;
 const SENDS_BETWEEN_KILLS: usize = 60;
 const PREFETCH: i32 = 10;
 const PROGRESS_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Waits (polling) until `sent` reaches `at_least`.
-async fn wait_for_sends(sent: &AtomicUsize, at_least: usize, what: &str) {
-    let deadline = tokio::time::Instant::now() + PROGRESS_TIMEOUT;
-    while sent.load(Ordering::SeqCst) < at_least {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: only {} sends returned",
-            sent.load(Ordering::SeqCst)
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 /// A Rust producer and consumer over `failover:(A,B,C)?randomize=false` while the master
 /// is SIGKILLed twice: every message whose send returned Ok is received; duplicates are
@@ -61,49 +48,29 @@ async fn failover_across_master_kills_loses_no_acknowledged_send() {
         .create_session(AckMode::Auto)
         .await
         .expect("session");
-    let mut consumer = csession
+    let consumer = csession
         .create_consumer(&queue, ConsumerOptions::default().prefetch(PREFETCH))
         .await
         .expect("consumer");
 
     let sent = Arc::new(AtomicUsize::new(0));
-    let sending = {
-        let sent = sent.clone();
-        let queue = queue.clone();
-        tokio::spawn(async move {
-            let mut ok = Vec::new();
-            for i in 0..COUNT {
-                tokio::time::sleep(Duration::from_millis(3)).await;
-                let text = format!("m{i}");
-                producer
-                    .send(&queue, Message::text(&text))
-                    .await
-                    .unwrap_or_else(|e| panic!("send {text} failed: {e}"));
-                ok.push(text);
-                sent.store(i + 1, Ordering::SeqCst);
-            }
-            (producer, ok)
-        })
-    };
-    let receiving = tokio::spawn(async move {
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        while seen.len() < COUNT {
-            match consumer.recv_text(PROGRESS_TIMEOUT).await.expect("recv") {
-                Some(t) => *seen.entry(t).or_default() += 1,
-                None => break,
-            }
-        }
-        (consumer, seen)
-    });
+    let sending = load::spawn_sender(
+        producer,
+        queue.clone(),
+        COUNT,
+        Duration::from_millis(3),
+        sent.clone(),
+    );
+    let receiving = load::spawn_receiver(consumer, COUNT, PROGRESS_TIMEOUT);
 
     for kill in 1..=KILLS {
         let master = tokio::task::block_in_place(|| cluster.wait_for_master(MASTER_TIMEOUT));
         let before = sent.load(Ordering::SeqCst);
-        wait_for_sends(&sent, before + SENDS_BETWEEN_KILLS, "before the kill").await;
+        load::wait_for_sends(&sent, before + SENDS_BETWEEN_KILLS, PROGRESS_TIMEOUT).await;
         let at_kill = sent.load(Ordering::SeqCst);
         eprintln!("--- kill {kill}: SIGKILL master node {master} at {at_kill} sends");
         tokio::task::block_in_place(|| cluster.kill(master));
-        wait_for_sends(&sent, at_kill + 5, "after the kill").await;
+        load::wait_for_sends(&sent, at_kill + 5, PROGRESS_TIMEOUT).await;
         tokio::task::block_in_place(|| {
             cluster.wait_for_master(MASTER_TIMEOUT);
             cluster.restart(master);

@@ -8,13 +8,13 @@ mod activemq;
 mod checks;
 mod cli;
 mod cluster;
+mod load;
 
 use checks::Target;
 use client::{
     AckMode, ClientError, Connection, ConnectionEvent, ConsumerOptions, Destination, Message,
 };
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::{TcpProxy, TestBroker};
@@ -226,7 +226,7 @@ async fn failover_survives_two_cuts_without_losing_persistent_messages() {
         .create_session(AckMode::Auto)
         .await
         .expect("session");
-    let mut consumer = csession
+    let consumer = csession
         .create_consumer(
             &Destination::queue("client-failover"),
             ConsumerOptions::default().prefetch(PREFETCH),
@@ -235,42 +235,18 @@ async fn failover_survives_two_cuts_without_losing_persistent_messages() {
         .expect("consumer");
 
     let sent = Arc::new(AtomicUsize::new(0));
-    let sending = {
-        let sent = sent.clone();
-        tokio::spawn(async move {
-            let mut ok = Vec::new();
-            for i in 0..COUNT {
-                // Pace the sends so that both cuts land in the middle of the run.
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                match producer
-                    .send_text("client-failover", &format!("m{i}"), true)
-                    .await
-                {
-                    Ok(_) => ok.push(format!("m{i}")),
-                    Err(e) => panic!("send m{i} failed: {e}"),
-                }
-                sent.store(i + 1, Ordering::SeqCst);
-            }
-            (producer, ok)
-        })
-    };
-    let receiving = tokio::spawn(async move {
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        while seen.len() < COUNT {
-            match consumer.recv_text(WAIT).await.expect("recv") {
-                Some(t) => *seen.entry(t).or_default() += 1,
-                None => break,
-            }
-        }
-        (consumer, seen)
-    });
+    // Paced so that both cuts land in the middle of the run.
+    let sending = load::spawn_sender(
+        producer,
+        Destination::queue("client-failover"),
+        COUNT,
+        Duration::from_millis(5),
+        sent.clone(),
+    );
+    let receiving = load::spawn_receiver(consumer, COUNT, WAIT);
 
     for (cut, at) in [(1, 30), (2, 65)] {
-        let deadline = std::time::Instant::now() + WAIT;
-        while sent.load(Ordering::SeqCst) < at {
-            assert!(std::time::Instant::now() < deadline, "sends stalled");
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        load::wait_for_sends(&sent, at, WAIT).await;
         let n = proxy.cut();
         assert_eq!(n, 2, "cut {cut}: both connections were live");
         for events in [&mut producer_events, &mut consumer_events] {
@@ -299,9 +275,8 @@ async fn failover_survives_two_cuts_without_losing_persistent_messages() {
         .await
         .expect("receives finish")
         .expect("receiver");
-    let missing: Vec<_> = ok.iter().filter(|m| !seen.contains_key(*m)).collect();
+    let (missing, duplicates) = load::loss_and_duplicates(&ok, &seen);
     assert!(missing.is_empty(), "lost: {missing:?}");
-    let duplicates: usize = seen.values().map(|n| n - 1).sum();
     assert!(
         duplicates <= 2 * PREFETCH as usize,
         "{duplicates} duplicates: {seen:?}"
