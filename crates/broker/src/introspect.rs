@@ -191,7 +191,8 @@ impl Broker {
     }
 
     /// A page of the messages waiting in a queue, in delivery order, left in place.
-    /// Paged-out bodies are read back.
+    /// Paged-out bodies are not read back (a list shows headers; see
+    /// [`Broker::find_message`] for one message with its body).
     pub fn browse_page(&self, queue: &str, offset: usize, limit: usize) -> MessagePage {
         let dest = Destination::Queue(queue.to_string());
         self.core().with_state(|s| {
@@ -208,7 +209,7 @@ impl Broker {
                 .map(|e| QueuedMessage {
                     key: e.key,
                     redeliveries: e.redeliveries,
-                    message: s.load(&e.message).unwrap_or_else(|_| e.message.clone()),
+                    message: e.message.clone(),
                 })
                 .collect();
             MessagePage {
@@ -218,7 +219,8 @@ impl Broker {
         })
     }
 
-    /// One waiting message by its message id (`JMSMessageID`).
+    /// One waiting message by its message id (`JMSMessageID`), its body read back if it
+    /// was paged out.
     pub fn find_message(&self, queue: &str, message_id: &str) -> Option<QueuedMessage> {
         let dest = Destination::Queue(queue.to_string());
         self.core().with_state(|s| {
@@ -450,4 +452,127 @@ fn restore_pending(
     let q = s.queue_mut(dest);
     q.counters.dequeued = q.counters.dequeued.saturating_sub(1);
     q.requeue(entry);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::BrokerConfig;
+    use crate::core::Core;
+    use crate::memory_store::MemoryStore;
+    use crate::message::BodyKind;
+    use crate::store::Store;
+
+    fn broker() -> Broker {
+        let core = Core::new(6, 64 << 20);
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(core.clone()));
+        Broker::new(BrokerConfig::default(), core, store)
+    }
+
+    fn message(queue: &str, id: &str, persistent: bool) -> Message {
+        let mut m = Message::new(
+            id.to_string(),
+            Destination::Queue(queue.to_string()),
+            BodyKind::Text,
+            bytes::Bytes::from(format!("body of {id}")),
+        );
+        m.persistent = persistent;
+        m
+    }
+
+    fn pending(b: &Broker, queue: &str) -> Vec<String> {
+        b.browse_page(queue, 0, 100)
+            .messages
+            .iter()
+            .map(|m| m.message.id.clone())
+            .collect()
+    }
+
+    /// Moves, copies and purges keep memory accounting exact: once every queue is empty
+    /// again, no memory is counted as used.
+    #[tokio::test]
+    async fn move_copy_and_purge_balance_memory() {
+        let b = broker();
+        for (id, persistent) in [("p1", true), ("n1", false), ("p2", true)] {
+            b.send(message("src", id, persistent)).await.unwrap();
+        }
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            b.move_messages("src", &ids(&["p1", "n1"]), "dst", false)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(pending(&b, "src"), ["p2"]);
+        let mut moved = pending(&b, "dst");
+        moved.sort();
+        assert_eq!(moved, ["n1", "p1"]);
+        let found = b.find_message("dst", "p1").unwrap();
+        assert_eq!(found.message.body, bytes::Bytes::from("body of p1"));
+        assert_eq!(found.message.destination, Destination::Queue("dst".into()));
+        assert_eq!(
+            b.move_messages("src", &ids(&["p2"]), "dst", true)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(pending(&b, "src"), ["p2"]);
+        assert_eq!(pending(&b, "dst").len(), 3);
+        assert_eq!(
+            b.move_messages("src", &ids(&["nope"]), "dst", false)
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(matches!(
+            b.move_messages("missing", &ids(&["p2"]), "dst", false)
+                .await,
+            Err(BrokerError::NoSuchQueue(_))
+        ));
+        assert_eq!(b.purge_queue("dst").await.unwrap(), 3);
+        assert_eq!(b.purge_queue("src").await.unwrap(), 1);
+        assert!(pending(&b, "dst").is_empty() && pending(&b, "src").is_empty());
+        assert_eq!(
+            b.memory_used(),
+            0,
+            "memory still counted after everything left"
+        );
+        let info = b.queues();
+        let src = info.iter().find(|i| i.destination.name() == "src").unwrap();
+        assert_eq!(src.counters.enqueued, 3);
+        assert_eq!(src.counters.dequeued, 3);
+    }
+
+    /// Counters for operators: messages in, messages out, connections with who they are.
+    #[tokio::test]
+    async fn overview_counts_messages_and_connections() {
+        let b = broker();
+        let c = b.connect(Some("client-a".into())).unwrap();
+        b.describe_connection(c, "127.0.0.1:5000".parse().unwrap(), "stomp");
+        b.send(message("q", "m1", true)).await.unwrap();
+        let outbox = crate::outbox::Outbox::new();
+        b.subscribe(
+            c,
+            crate::consumer::ConsumerSpec::new(Destination::Queue("q".into())),
+            outbox.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(outbox.drain(10).len(), 1);
+        let o = b.overview();
+        assert_eq!((o.messages_in, o.messages_out), (1, 1));
+        assert_eq!((o.connections, o.consumers, o.queues), (1, 1, 1));
+        let conns = b.connections();
+        assert_eq!(conns[0].client_id.as_deref(), Some("client-a"));
+        assert_eq!(conns[0].remote.as_deref(), Some("127.0.0.1:5000"));
+        assert_eq!(conns[0].protocol, Some("stomp"));
+        b.create_queue("made").await.unwrap();
+        assert!(b.has_queue("made"));
+        b.delete_queue("made").await.unwrap();
+        assert!(!b.has_queue("made"));
+        assert!(matches!(
+            b.delete_queue("made").await,
+            Err(BrokerError::NoSuchQueue(_))
+        ));
+    }
 }

@@ -45,6 +45,7 @@ async fn openapi(_user: ApiUser) -> ([(axum::http::HeaderName, &'static str); 1]
 /// The overview as JSON (also what the overview page shows).
 pub fn overview_json(state: &Shared) -> Value {
     let o = state.broker.overview();
+    let rates = state.rates.current();
     json!({
         "name": o.name,
         "version": env!("CARGO_PKG_VERSION"),
@@ -60,6 +61,8 @@ pub fn overview_json(state: &Shared) -> Value {
         "topics": o.topics,
         "messages_in": o.messages_in,
         "messages_out": o.messages_out,
+        "rate_in": rates.messages_in,
+        "rate_out": rates.messages_out,
     })
 }
 

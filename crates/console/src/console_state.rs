@@ -2,6 +2,7 @@
 
 use crate::cluster_view::ClusterView;
 use crate::login_limiter::LoginLimiter;
+use crate::rate_history::RateHistory;
 use crate::sessions::Sessions;
 use crate::users::Users;
 use broker::Broker;
@@ -12,6 +13,8 @@ pub struct ConsoleState {
     pub users: Users,
     pub sessions: Sessions,
     pub limiter: LoginLimiter,
+    /// Message rates, sampled once a second.
+    pub rates: RateHistory,
     /// This node's role and its cluster.
     pub cluster: Arc<dyn ClusterView>,
     /// Per-process counter for ids of messages the console sends.

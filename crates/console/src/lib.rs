@@ -10,7 +10,8 @@
 //! - [`actions`]: what an operator changes (shared by the API and the pages);
 //!   [`api`]: the JSON API (described in `openapi.json`); [`rest`]: `/api/message`;
 //!   [`metrics`]: `/metrics`; [`pages`]: the HTML pages; [`listing`], [`message_view`]:
-//!   what the API and the pages share; [`escape`]: HTML, URL and label escaping.
+//!   what the API and the pages share; [`escape`]: HTML, URL and label escaping;
+//!   [`rate_history`]: message rates for the overview and its live chart.
 //! - [`console_state`]: what every handler shares; [`cluster_view`]: this node's role and
 //!   cluster, as the binary tells it.
 
@@ -26,6 +27,7 @@ pub mod login_limiter;
 pub mod message_view;
 pub mod metrics;
 pub mod pages;
+pub mod rate_history;
 pub mod rest;
 pub mod sessions;
 pub mod users;
@@ -65,7 +67,45 @@ pub fn router(state: Shared) -> Router {
         .merge(pages::router())
         .route("/metrics", get(metrics::metrics))
         .fallback(no_such_route)
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Samples the message counters once a second until shutdown.
+async fn sample_rates(state: Shared, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(rate_history::SAMPLE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = tick.tick() => state.rates.sample(&state.broker),
+        }
+    }
+}
+
+/// Defence in depth for every answer: no framing (clickjacking of the action buttons), no
+/// inline or foreign scripts, no content sniffing, nothing cached.
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let h = response.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
 }
 
 /// The answer for a path no route serves (distinct from a missing queue or message).
@@ -107,10 +147,12 @@ pub async fn start(
         users,
         sessions: Default::default(),
         limiter: Default::default(),
+        rates: Default::default(),
         cluster: settings.cluster,
         sent: Default::default(),
         started_ms: broker::message::now_millis(),
     });
+    tokio::spawn(sample_rates(state.clone(), shutdown.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(address = %bound, "web console started");
     Ok(tokio::spawn(async move {

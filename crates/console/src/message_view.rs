@@ -15,6 +15,14 @@ pub fn body_text(m: &Message) -> Option<&str> {
     }
 }
 
+/// The body's size, also for a message whose body is paged out (not in memory).
+pub fn body_size(m: &Message) -> usize {
+    match m.body_ref {
+        Some(r) if m.is_paged() => r.body_len as usize,
+        _ => m.body.len(),
+    }
+}
+
 pub fn body_kind_name(kind: BodyKind) -> &'static str {
     match kind {
         BodyKind::Empty => "empty",
@@ -53,7 +61,7 @@ pub fn summary_json(q: &QueuedMessage) -> Value {
         "redelivered": q.redeliveries > 0,
         "redeliveries": q.redeliveries,
         "body_kind": body_kind_name(m.body_kind),
-        "body_size": m.body.len(),
+        "body_size": body_size(m),
     })
 }
 

@@ -11,7 +11,7 @@ use crate::console_state::Shared;
 use crate::error::ApiError;
 use crate::escape::{hex, html, url_component};
 use crate::listing::{select_queues, ListQuery};
-use crate::message_view::{body_kind_name, body_text, Outgoing};
+use crate::message_view::{body_kind_name, body_size, body_text, Outgoing};
 use crate::sessions::{same_secret, COOKIE};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -30,6 +30,8 @@ pub fn router() -> Router<Shared> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/", get(overview))
+        .route("/overview/rates.svg", get(rates_chart))
+        .route("/console.js", get(script))
         .route("/queues", get(queues).post(create_queue))
         .route("/queues/{name}", get(queue))
         .route("/queues/{name}/purge", post(purge_queue))
@@ -235,7 +237,34 @@ async fn overview(State(state): State<Shared>, user: PageUser) -> Html<String> {
             );
         }
     }
-    layout("Overview", Some(&user), &format!("<table>{rows}</table>"))
+    layout(
+        "Overview",
+        Some(&user),
+        &format!(
+            "<h2>Messages per second</h2><img id=\"rates\" src=\"/overview/rates.svg\" alt=\"message rates\">\
+             <table>{rows}</table><script src=\"/console.js\"></script>"
+        ),
+    )
+}
+
+/// The live chart of message rates (reloaded every few seconds by `console.js`).
+async fn rates_chart(State(state): State<Shared>, _user: PageUser) -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], state.rates.svg()).into_response()
+}
+
+/// The pages' only script: reloads the rates chart. Served as a file so the content
+/// security policy can forbid inline scripts.
+const SCRIPT: &str = "setInterval(function () {\n\
+  var chart = document.getElementById('rates');\n\
+  if (chart) { chart.src = '/overview/rates.svg?t=' + Date.now(); }\n\
+}, 2000);\n";
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 // ----- queues --------------------------------------------------------------------------
@@ -410,7 +439,7 @@ async fn queue(
             m.message.priority,
             m.message.persistent,
             m.redeliveries > 0,
-            m.message.body.len(),
+            body_size(&m.message),
         );
     }
     body.push_str("</table>");

@@ -106,3 +106,65 @@ fn hostile_names_and_bodies_are_escaped() {
         "{list}"
     );
 }
+
+/// Every answer forbids framing and inline scripts; the overview's live chart follows
+/// the message rates (sampled once a second).
+#[test]
+fn security_headers_and_live_rates() {
+    let b = broker_with_user();
+    let api = Api::new(&b);
+    let browser = Browser::login(&b);
+    for r in [
+        browser.get("/"),
+        api.get("/api/v1/overview"),
+        api.get("/metrics"),
+    ] {
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        let csp = r.header("content-security-policy").expect("a CSP");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
+    }
+    let page = browser.get("/").text();
+    assert!(
+        page.contains("<img id=\"rates\" src=\"/overview/rates.svg\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<script>"),
+        "inline script on the overview: {page}"
+    );
+    let script = browser.get("/console.js");
+    assert_eq!(script.status, 200);
+    assert!(script.text().contains("/overview/rates.svg"));
+    assert_eq!(
+        crate::http::request(&b.console_addr(), "GET", "/overview/rates.svg", &[], b"").status,
+        303,
+        "the chart needs a session"
+    );
+    eprintln!("--- traffic shows up in the rates and the chart");
+    for i in 0..20 {
+        let r = api.post_json(
+            "/api/v1/queues/rated/messages",
+            &json!({"body": i.to_string()}),
+        );
+        assert_eq!(r.status, 201);
+    }
+    let rising = testkit::wait_until(std::time::Duration::from_secs(10), || {
+        api.get("/api/v1/overview").json()["rate_in"]
+            .as_f64()
+            .unwrap_or(0.0)
+            > 0.0
+    });
+    assert!(rising, "{}", api.get("/api/v1/overview").text());
+    let chart = browser.get("/overview/rates.svg");
+    assert_eq!(chart.status, 200);
+    assert_eq!(chart.header("content-type"), Some("image/svg+xml"));
+    let svg = chart.text();
+    assert!(
+        svg.starts_with("<svg") && svg.matches("<polyline").count() == 2,
+        "{svg}"
+    );
+}
