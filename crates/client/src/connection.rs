@@ -106,6 +106,9 @@ pub(crate) struct Inner {
     pending: Mutex<HashMap<i32, PendingEntry>>,
     consumers: Mutex<HashMap<(i64, i64), mpsc::UnboundedSender<Dispatch>>>,
     producer_windows: Mutex<HashMap<(i64, i64), Arc<ProducerWindow>>>,
+    /// Brokers the broker announced (ConnectionControl `connectedBrokers`), tried after the
+    /// URI's own when `updateURIsSupported` (failover only).
+    announced: Mutex<Vec<TcpUri>>,
     replay: Mutex<Replay>,
     events: broadcast::Sender<ConnectionEvent>,
     /// Signalled by the reader of the installed socket when it ends (failover only).
@@ -114,6 +117,9 @@ pub(crate) struct Inner {
     next_generation: AtomicU64,
     /// Deliveries from sockets older than this are dropped (and never acknowledged).
     pub(crate) min_generation: AtomicU64,
+    /// The newest socket generation whose reader has ended (a socket can die while it is
+    /// being set up, before it is installed).
+    last_ended: AtomicU64,
     /// How many times a `failover:` connection lost its socket (a transaction begun before
     /// an interruption cannot commit).
     pub(crate) interruptions: AtomicU64,
@@ -153,6 +159,36 @@ impl Inner {
         self.producer_windows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn announced(&self) -> std::sync::MutexGuard<'_, Vec<TcpUri>> {
+        self.announced.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A ConnectionControl's `connectedBrokers` (`tcp://a:1,tcp://b:2`): with
+    /// `updateURIsSupported` they become reconnect candidates.
+    fn brokers_announced(&self, list: &str) {
+        let Some(failover) = &self.failover else {
+            return;
+        };
+        if !failover.options.update_uris_supported {
+            return;
+        }
+        let mut uris = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match TcpUri::parse(item) {
+                Ok(u) => uris.push(u),
+                Err(e) => tracing::debug!("ignoring announced broker {item:?}: {e}"),
+            }
+        }
+        if uris.is_empty() {
+            return;
+        }
+        tracing::info!(
+            "connection {}: brokers announced: {list}",
+            self.connection_id
+        );
+        *self.announced() = uris;
     }
 
     /// The next local transaction number of this connection.
@@ -264,6 +300,8 @@ impl Inner {
     /// A socket's reader ended: fail the requests that cannot be resent; if it was the
     /// installed socket of a `failover:` connection, ask the supervisor to reconnect.
     fn reader_ended(&self, generation: u64) {
+        // Before the link lock: `open_link` checks it under that lock before installing.
+        self.last_ended.fetch_max(generation, Ordering::SeqCst);
         if self.failover.is_none() || self.closing.load(Ordering::SeqCst) {
             self.fail_all();
             return;
@@ -351,6 +389,7 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             consumers: Mutex::new(HashMap::new()),
             producer_windows: Mutex::new(HashMap::new()),
+            announced: Mutex::new(Vec::new()),
             replay: Mutex::new(Replay::default()),
             events,
             lost: Notify::new(),
@@ -358,6 +397,7 @@ impl Connection {
             next_generation: AtomicU64::new(1),
             min_generation: AtomicU64::new(0),
             interruptions: AtomicU64::new(0),
+            last_ended: AtomicU64::new(0),
             next_command_id: AtomicI32::new(1),
             next_session: AtomicI64::new(1),
             next_child: AtomicI64::new(1),
@@ -556,6 +596,11 @@ async fn establish(inner: &Arc<Inner>, first: bool) -> Result<TcpUri, ClientErro
         | 1;
     loop {
         let mut uris = failover.connect_uris();
+        for extra in inner.announced().iter() {
+            if !uris.iter().any(|u| u.addr() == extra.addr()) {
+                uris.push(extra.clone());
+            }
+        }
         if failover.options.randomize {
             shuffle(&mut uris, &mut seed);
         }
@@ -645,7 +690,9 @@ async fn open_link(inner: &Arc<Inner>, uri: &TcpUri, reconnect: bool) -> Result<
     }
 
     let mut link = inner.link();
-    if inner.closing.load(Ordering::SeqCst) {
+    if inner.closing.load(Ordering::SeqCst) || inner.last_ended.load(Ordering::SeqCst) >= generation
+    {
+        // Closing, or the socket died during the replay (its end would go unnoticed).
         reader.abort();
         writer.abort();
         return Err(ClientError::Closed);
@@ -854,6 +901,11 @@ async fn read_loop(
                 let window = inner.producer_windows().get(&key).cloned();
                 if let Some(w) = window {
                     w.release(i64::from(a.size));
+                }
+            }
+            Command::ConnectionControl(c) => {
+                if let Some(list) = c.connected_brokers.as_deref() {
+                    inner.brokers_announced(list);
                 }
             }
             Command::ConnectionError(e) => {

@@ -256,6 +256,21 @@ impl SessionShared {
     }
 }
 
+/// The last producer, consumer, received message and `Session` handle are gone: the
+/// session is removed on the broker (an open transaction is rolled back there) and no
+/// longer replayed after a failover.
+impl Drop for SessionShared {
+    fn drop(&mut self) {
+        self.inner.replay().sessions.remove(&self.id.value);
+        let _ = self
+            .inner
+            .send(Command::RemoveInfo(Box::new(openwire::RemoveInfo {
+                object_id: Some(openwire::DataStructure::SessionId(self.id.clone())),
+                ..Default::default()
+            })));
+    }
+}
+
 /// One ack per consumer covering its deliveries (first..last, in delivery order); deliveries
 /// from a lost socket are left out (the broker redelivers them).
 fn grouped_acks(

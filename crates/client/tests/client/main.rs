@@ -314,3 +314,89 @@ async fn failover_survives_two_cuts_without_losing_persistent_messages() {
     producer_conn.close().await.expect("close");
     consumer_conn.close().await.expect("close");
 }
+
+/// A one-connection fake broker: the handshake, a Response to every request, then a
+/// ConnectionControl announcing `brokers`; then it closes the socket and stops listening.
+async fn fake_announcing_broker(listener: tokio::net::TcpListener, brokers: String) {
+    use futures_util::{SinkExt, StreamExt};
+    use openwire::{Command, ConnectionControl, OpenWireCodec, WireFormat};
+    let (socket, _) = listener.accept().await.expect("accept");
+    drop(listener);
+    let mut framed = tokio_util::codec::Framed::new(socket, OpenWireCodec::default());
+    let ours = WireFormat::broker_default();
+    framed
+        .send(Command::WireFormatInfo(ours.to_info().expect("info")))
+        .await
+        .expect("send WireFormatInfo");
+    while let Some(Ok(command)) = framed.next().await {
+        if let Command::WireFormatInfo(theirs) = &command {
+            let negotiated = ours.negotiate(theirs).expect("negotiate");
+            framed.codec_mut().apply(&negotiated);
+            continue;
+        }
+        if command.response_required() {
+            framed
+                .send(Command::response(command.command_id()))
+                .await
+                .expect("respond");
+        }
+        if matches!(command, Command::ConnectionInfo(_)) {
+            let control = ConnectionControl {
+                connected_brokers: Some(brokers.clone()),
+                ..Default::default()
+            };
+            framed
+                .send(Command::ConnectionControl(Box::new(control)))
+                .await
+                .expect("announce");
+            return;
+        }
+    }
+}
+
+/// `updateURIsSupported` (the default): the brokers a broker announces in a
+/// ConnectionControl become reconnect candidates: when the only broker of the URI goes
+/// away, the connection continues on the announced one (resumed, or, when the fake broker
+/// closed before the first connect completed, connected there directly).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_reconnects_to_a_broker_the_broker_announced() {
+    let broker = TestBroker::start();
+    let real = format!("tcp://{}", broker.openwire_addr());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let fake = listener.local_addr().expect("addr");
+    let fake_task = tokio::spawn(fake_announcing_broker(listener, real.clone()));
+    let url = format!("failover:(tcp://{fake})?initialReconnectDelay=10&maxReconnectAttempts=20");
+    let conn = Connection::connect(&url).await.expect("connect");
+    fake_task.await.expect("fake broker");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while conn.uri().to_string() != real {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still on {} after {WAIT:?}",
+            conn.uri()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    eprintln!("--- the connection works on the announced broker");
+    let session = conn.create_session(AckMode::Auto).await.expect("session");
+    let producer = session.create_producer().await.expect("producer");
+    let q = Destination::queue("client-announced");
+    producer
+        .send(&q, Message::text("via announced"))
+        .await
+        .expect("send");
+    let mut c = session
+        .create_consumer(&q, ConsumerOptions::default())
+        .await
+        .expect("consumer");
+    assert_eq!(
+        c.recv_text(WAIT).await.expect("recv").as_deref(),
+        Some("via announced")
+    );
+    drop(c);
+    drop(producer);
+    conn.close().await.expect("close");
+}
