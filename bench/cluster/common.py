@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def die(msg):
-    print(f"failover/run.py: {msg}", file=sys.stderr)
+    print(f"bench/cluster: {msg}", file=sys.stderr)
     sys.exit(1)
 
 

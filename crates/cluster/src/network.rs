@@ -237,23 +237,27 @@ pub struct PeerClient {
 }
 
 impl PeerClient {
+    /// One request and its reply. Cancellation-safe: the connection is taken out of
+    /// `self.conn` for the exchange and put back only after a whole reply, so a caller's
+    /// timeout that drops this future (openraft wraps every call in one) closes the
+    /// connection instead of leaving half a frame in it for the next request to follow.
     async fn exchange(&mut self, request: &[u8], kind: u8) -> Result<Bytes, CallError> {
         let fresh = self.conn.is_none();
-        if fresh {
-            let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
-                .await
-                .map_err(|_| {
-                    CallError::Connect(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("connecting to {} timed out", self.addr),
-                    ))
-                })?
-                .map_err(CallError::Connect)?;
-            let _ = stream.set_nodelay(true);
-            self.conn = Some(stream);
-        }
-        let Some(stream) = self.conn.as_mut() else {
-            return Err(CallError::Io(invalid("no connection")));
+        let mut stream = match self.conn.take() {
+            Some(stream) => stream,
+            None => {
+                let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
+                    .await
+                    .map_err(|_| {
+                        CallError::Connect(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("connecting to {} timed out", self.addr),
+                        ))
+                    })?
+                    .map_err(CallError::Connect)?;
+                let _ = stream.set_nodelay(true);
+                stream
+            }
         };
         // A peer that accepts and closes before answering its first request (a proxy in
         // front of a dead node) is unreachable, not a broken link: openraft then backs off
@@ -272,12 +276,13 @@ impl PeerClient {
             }
         };
         stream.write_all(request).await.map_err(failed)?;
-        let (got, header, _) = read_frame(stream).await.map_err(failed)?;
+        let (got, header, _) = read_frame(&mut stream).await.map_err(failed)?;
         if got != kind | RESPONSE {
             return Err(CallError::Io(invalid(format!(
                 "unexpected response type {got}"
             ))));
         }
+        self.conn = Some(stream);
         Ok(header)
     }
 

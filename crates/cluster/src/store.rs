@@ -127,9 +127,15 @@ pub struct ReplicatedStore {
 /// queue in the Raft core ahead of the master's quorum checks (which then time out).
 const MAX_ENTRIES_IN_FLIGHT: usize = 4;
 /// Ops per entry at most (message keys keep 16 bits for the op's position).
-const MAX_OPS_PER_ENTRY: usize = 4096;
-/// Approximate bytes per entry at most (one append alone may be larger).
-const MAX_BYTES_PER_ENTRY: usize = 2 << 20;
+const MAX_OPS_PER_ENTRY: usize = 1024;
+/// Approximate bytes per entry at most (one append alone may be larger). Small enough that
+/// an AppendEntries of [`MAX_ENTRIES_PER_RPC`] entries reaches a follower and is fsynced
+/// within openraft's RPC timeout, which is the heartbeat interval.
+const MAX_BYTES_PER_ENTRY: usize = 256 << 10;
+/// Entries per AppendEntries RPC (openraft's `max_payload_entries`, 300 by default: with
+/// batched entries a catching-up follower got frames of hundreds of MB that never made it
+/// within the RPC timeout).
+const MAX_ENTRIES_PER_RPC: u64 = 16;
 
 /// One `Store::append` waiting for its entry.
 struct PendingAppend {
@@ -255,6 +261,7 @@ impl ReplicatedStore {
             election_timeout_max: ms(config.election_timeout_max),
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_after_entries),
             max_in_snapshot_log_to_keep: config.keep_entries_after_snapshot,
+            max_payload_entries: MAX_ENTRIES_PER_RPC,
             ..Default::default()
         }
         .validate()

@@ -139,3 +139,49 @@ impl Iterator for EntryIter {
         item
     }
 }
+
+#[cfg(test)]
+mod big_batch_tests {
+    use crate::{Entry, Journal, JournalConfig};
+    use bytes::Bytes;
+
+    #[test]
+    fn a_batch_of_large_records_reads_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(JournalConfig::new(dir.path())).unwrap();
+        let mut seed = 7u64;
+        let records: Vec<Entry> = (1..=40u64)
+            .map(|i| {
+                let len = 900_000 + (i as usize * 3) % 200_000;
+                let payload: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        (seed >> 33) as u8
+                    })
+                    .collect();
+                Entry {
+                    term: 2,
+                    index: i,
+                    kind: 1,
+                    payload: Bytes::from(payload),
+                }
+            })
+            .collect();
+        j.append_entries(&records[..1]).unwrap();
+        j.append_entries(&records[1..]).unwrap();
+        j.sync().unwrap();
+        for (n, item) in j.entries(1).unwrap().enumerate() {
+            let (e, _) = item.unwrap();
+            assert_eq!(e.index, records[n].index);
+            assert!(
+                e.payload == records[n].payload,
+                "payload of {} differs",
+                e.index
+            );
+        }
+        for r in &records {
+            let e = j.read(r.index).unwrap().unwrap();
+            assert!(e.payload == r.payload, "read({}) differs", r.index);
+        }
+    }
+}
