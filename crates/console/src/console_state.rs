@@ -19,6 +19,8 @@ pub struct ConsoleState {
     pub cluster: Arc<dyn ClusterView>,
     /// Per-process counter for ids of messages the console sends.
     pub sent: std::sync::atomic::AtomicU64,
+    /// Turns true when the broker shuts down: long waits (`GET /api/message`) end then.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Start time in epoch milliseconds: part of message ids, so they differ across restarts.
     pub started_ms: i64,
 }

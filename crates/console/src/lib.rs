@@ -148,6 +148,7 @@ pub async fn start(
         sessions: Default::default(),
         limiter: Default::default(),
         rates: Default::default(),
+        shutdown: shutdown.clone(),
         cluster: settings.cluster,
         sent: Default::default(),
         started_ms: broker::message::now_millis(),

@@ -141,16 +141,21 @@ async fn consume(
     let mut spec = ConsumerSpec::new(dest);
     spec.prefetch = 1;
     let consumer = broker.subscribe(connection, spec, outbox.clone()).await?;
-    let delivery = tokio::time::timeout(wait, async {
+    let mut shutdown = state.shutdown.clone();
+    let next = async {
         loop {
             if let Some(d) = outbox.drain(1).pop() {
                 return d;
             }
             outbox.ready().await;
         }
-    })
-    .await;
-    let Ok(delivery) = delivery else {
+    };
+    // A waiting consumer must not hold up the broker's shutdown.
+    let delivery = tokio::select! {
+        d = tokio::time::timeout(wait, next) => d.ok(),
+        _ = shutdown.wait_for(|stop| *stop) => None,
+    };
+    let Some(delivery) = delivery else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     broker.ack(consumer, &[delivery.key]).await?;

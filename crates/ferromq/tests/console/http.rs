@@ -191,6 +191,7 @@ pub fn broker_with_user() -> TestBroker {
 }
 
 /// A script's view of one console: Basic auth on every request.
+#[derive(Clone)]
 pub struct Api {
     pub addr: String,
     auth: String,

@@ -53,19 +53,9 @@ fn rest_endpoint_sends_and_consumes() {
     assert_eq!(api.get("/api/v1/queues/jobs").json()["consumers"], 0);
     assert_eq!(api.get("/api/v1/overview").json()["connections"], 0);
     eprintln!("--- a waiting GET gets a message sent meanwhile");
-    let addr = api.addr.clone();
-    let waiter = std::thread::spawn(move || {
-        crate::http::request(
-            &addr,
-            "GET",
-            "/api/message/late?type=queue&readTimeout=20000",
-            &[(
-                "Authorization",
-                &crate::http::basic(crate::http::USER, crate::http::PASSWORD),
-            )],
-            b"",
-        )
-    });
+    let late = api.clone();
+    let waiter =
+        std::thread::spawn(move || late.get("/api/message/late?type=queue&readTimeout=20000"));
     let consumer_waiting = testkit::wait_until(Duration::from_secs(10), || {
         api.get("/api/v1/queues/late").json()["consumers"] == 1
     });
@@ -83,4 +73,28 @@ fn rest_endpoint_sends_and_consumes() {
             .status,
         400
     );
+}
+
+/// A `GET /api/message` waiting for a message does not hold up a clean shutdown.
+#[test]
+fn waiting_rest_consumer_does_not_block_shutdown() {
+    let mut b = broker_with_user();
+    let api = Api::new(&b);
+    let idle = api.clone();
+    let waiter = std::thread::spawn(move || {
+        idle.get("/api/message/idle?type=queue&readTimeout=60000")
+            .status
+    });
+    let waiting = testkit::wait_until(Duration::from_secs(10), || {
+        api.get("/api/v1/queues/idle").json()["consumers"] == 1
+    });
+    assert!(waiting);
+    let started = Instant::now();
+    assert!(b.stop(), "the broker did not stop cleanly:\n{}", b.log());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(waiter.join().unwrap(), 204);
 }
