@@ -268,12 +268,12 @@ fn flusher_loop(shared: &LogShared, rx: &mpsc::Receiver<Flush>) {
             }
         }
         if !waiting.is_empty() {
-            let result = {
-                let mut j = shared.journal();
-                let r = j.sync();
-                shared.update_counters(&j);
-                r
-            };
+            // The fsync runs without the journal lock: the Raft core keeps appending and
+            // the replication streams keep reading (sending entries to the followers while
+            // this node's own fsync runs) instead of queueing behind it.
+            let pending = shared.journal().take_pending_sync();
+            let result = pending.run();
+            shared.update_counters(&shared.journal());
             shared.counters.syncs.fetch_add(1, Ordering::Relaxed);
             let error = result.err().map(|e| e.to_string());
             for cb in waiting.drain(..) {

@@ -315,6 +315,27 @@ impl Journal {
         Ok(())
     }
 
+    /// What [`sync`](Self::sync) would fsync, taken out of the journal (the segments count
+    /// as synced from here on) so that the fsync can run while whatever guards the journal
+    /// is released: appends and reads go on meanwhile, and the fsync still covers every
+    /// record written before this call. Empty when `config.sync` is false.
+    pub fn take_pending_sync(&mut self) -> PendingSync {
+        if !self.config.sync {
+            return PendingSync::default();
+        }
+        let files = self
+            .segments
+            .iter_mut()
+            .filter(|s| s.dirty)
+            .map(|s| {
+                s.dirty = false;
+                (s.path.clone(), s.file.clone())
+            })
+            .collect();
+        let dir = std::mem::take(&mut self.dir_dirty).then(|| self.config.dir.clone());
+        PendingSync { files, dir }
+    }
+
     /// fdatasync every segment written since the last sync, and the directory
     /// if segment files were created. No-op when `config.sync` is false.
     pub fn sync(&mut self) -> Result<(), JournalError> {
@@ -1321,5 +1342,25 @@ pub(crate) mod tests {
                 prop_assert_eq!(j.segment_count(), segment_files(dir.path()).len());
             }
         }
+    }
+}
+
+/// The fsyncs of [`Journal::take_pending_sync`], to run without the journal.
+#[derive(Debug, Default)]
+pub struct PendingSync {
+    files: Vec<(std::path::PathBuf, std::sync::Arc<std::fs::File>)>,
+    dir: Option<std::path::PathBuf>,
+}
+
+impl PendingSync {
+    /// fdatasync the segments, then the directory.
+    pub fn run(self) -> Result<(), JournalError> {
+        for (path, file) in &self.files {
+            file.sync_data().map_err(|e| JournalError::io(path, e))?;
+        }
+        if let Some(dir) = &self.dir {
+            snapshot::sync_dir(dir)?;
+        }
+        Ok(())
     }
 }
