@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, Node, cluster_ports, die, ferromq_bin, status, wait_healthy, write_section
+from common import (ROOT, Node, accepts, cluster_ports, die, ferromq_bin, status, wait_healthy,
+                    write_section)
 
 DURATION = os.environ.get("DURATION", "5")
 REPS = int(os.environ.get("REPS", "3"))
@@ -67,7 +68,7 @@ def main():
     single[0].start()
     try:
         deadline = time.time() + 30
-        while not accepts_stomp(single[0]) and time.time() < deadline:
+        while not accepts(single[0].ports["stomp"]) and time.time() < deadline:
             time.sleep(0.1)
         single_rates = send_rates(binary, single[0].ports["stomp"])
     finally:
@@ -115,15 +116,6 @@ def main():
     finally:
         stop_all(nodes)
     report(single_rates, cluster_rates, r["sent"], send_secs, target, caught_up)
-
-
-def accepts_stomp(node):
-    import socket
-    try:
-        with socket.create_connection(("127.0.0.1", node.ports["stomp"]), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def report(single, cluster, sent, send_secs, target, caught_up):

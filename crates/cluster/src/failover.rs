@@ -43,20 +43,8 @@ enum Probe {
 }
 
 async fn probe(addr: &str) -> Probe {
-    use std::io::ErrorKind as K;
     match crate::network::query_status(addr, PROBE_TIMEOUT).await {
-        Err(crate::ClusterError::Io(e))
-            if matches!(
-                e.kind(),
-                K::ConnectionRefused
-                    | K::ConnectionReset
-                    | K::ConnectionAborted
-                    | K::UnexpectedEof
-                    | K::BrokenPipe
-            ) =>
-        {
-            Probe::Refused
-        }
+        Err(crate::ClusterError::Io(e)) if crate::network::peer_gone(e.kind()) => Probe::Refused,
         _ => Probe::AliveOrUnknown,
     }
 }

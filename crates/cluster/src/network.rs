@@ -57,6 +57,20 @@ struct SnapshotHeader {
     done: bool,
 }
 
+/// Whether an I/O error means nobody is there: the connection was refused, or closed or
+/// reset without an answer.
+pub(crate) fn peer_gone(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        kind,
+        K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::UnexpectedEof
+            | K::BrokenPipe
+    )
+}
+
 fn invalid(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
@@ -263,13 +277,7 @@ impl PeerClient {
         // front of a dead node) is unreachable, not a broken link: openraft then backs off
         // instead of retrying at once.
         let failed = |e: std::io::Error| {
-            use std::io::ErrorKind as K;
-            if fresh
-                && matches!(
-                    e.kind(),
-                    K::UnexpectedEof | K::ConnectionReset | K::BrokenPipe | K::ConnectionAborted
-                )
-            {
+            if fresh && peer_gone(e.kind()) {
                 CallError::Connect(e)
             } else {
                 CallError::Io(e)

@@ -337,15 +337,11 @@ impl Journal {
     }
 
     /// fdatasync every segment written since the last sync, and the directory
-    /// if segment files were created. No-op when `config.sync` is false.
+    /// if segment files were created. No-op when `config.sync` is false. After a failed
+    /// fsync the journal is not retried (the kernel may have dropped the dirty pages):
+    /// callers fail every waiter and stop.
     pub fn sync(&mut self) -> Result<(), JournalError> {
-        if !self.config.sync {
-            return Ok(());
-        }
-        for seg in self.segments.iter_mut().filter(|s| s.dirty) {
-            seg.sync()?;
-        }
-        self.sync_dir_if_dirty()
+        self.take_pending_sync().run()
     }
 
     /// Removes `segments[from..]` (newest first, so a crash leaves a
