@@ -698,10 +698,21 @@ public class JmsSuite {
                 eq("reply-" + i, ((TextMessage) out).getText(), "reply body");
                 eq("cid-" + i, out.getJMSCorrelationID(), "reply correlation id");
             }
-            // A temporary topic works the same way.
+            // A temporary topic works the same way. It reaches the responder as the
+            // JMSReplyTo of a request, as in real request/reply: the client refuses to send
+            // to a temporary destination its connection has not yet heard of on the advisory
+            // topic, and only a message that follows the advisory on the responder's own
+            // connection orders the two (handing the Java object straight to the other
+            // connection races the advisory, against ActiveMQ too).
             TemporaryTopic tt = rs.createTemporaryTopic();
             MessageConsumer tc = rs.createConsumer(tt);
-            replier.send(tt, ss.createTextMessage("to-temp-topic"));
+            TextMessage topicReq = rs.createTextMessage("request-topic");
+            topicReq.setJMSReplyTo(tt);
+            requests.send(topicReq);
+            Message topicIn = must(serviceConsumer, "temp topic request");
+            Destination topicBack = topicIn.getJMSReplyTo();
+            check(topicBack instanceof TemporaryTopic, "JMSReplyTo is not a TemporaryTopic: " + topicBack);
+            replier.send(topicBack, ss.createTextMessage("to-temp-topic"));
             eq("to-temp-topic", mustText(tc, "temp topic"), "temp topic body");
             replies.close();
             replyQ.delete();
