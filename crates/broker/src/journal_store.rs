@@ -9,14 +9,10 @@
 //! state is written as a snapshot and whole segments below it are deleted (segments still
 //! holding bodies of paged-out messages stay).
 
+use crate::journal_body::{decode_entry, oldest_body_ref, JournalBodyReader};
 use crate::op_codec::{decode_ops, encode_ops};
-use crate::store::{
-    AppendFuture, BodyReader, BodyRef, StateMachine, Store, StoreError, StoreOp, StoreStats,
-};
-use journal::{
-    Committed, Committer, Journal, JournalConfig, JournalError, JournalReader, Position,
-    SnapshotMeta,
-};
+use crate::store::{AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats};
+use journal::{Committed, Committer, Journal, JournalConfig, JournalError, SnapshotMeta};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{mpsc, oneshot};
@@ -42,88 +38,6 @@ impl JournalStoreConfig {
             store_limit: u64::MAX,
         }
     }
-}
-
-/// Reads paged-out bodies from journal records.
-struct JournalBodyReader {
-    reader: JournalReader,
-}
-
-impl BodyReader for JournalBodyReader {
-    fn read_body(&self, body: &BodyRef) -> Result<bytes::Bytes, StoreError> {
-        let record = self
-            .reader
-            .read_payload(Position {
-                segment: body.segment,
-                offset: body.record_offset,
-                len: body.record_len,
-            })
-            .map_err(io)?;
-        let start = body.body_offset as usize;
-        let end = start + body.body_len as usize;
-        if end > record.len() {
-            return Err(StoreError::Corrupt {
-                index: body.index,
-                reason: format!(
-                    "body {start}..{end} outside a record of {} bytes",
-                    record.len()
-                ),
-            });
-        }
-        Ok(record.slice(start..end))
-    }
-}
-
-/// Decodes an entry and notes, on every message it adds, where its body sits in the
-/// record, so the state machine may page the body out and read it back later.
-fn decode_entry(
-    index: u64,
-    payload: &bytes::Bytes,
-    position: Position,
-) -> Result<Vec<StoreOp>, StoreError> {
-    let mut ops = decode_ops(payload).map_err(|e| StoreError::Corrupt {
-        index,
-        reason: e.to_string(),
-    })?;
-    let base = payload.as_ptr() as usize;
-    for op in &mut ops {
-        if let StoreOp::AddMessage { message } = op {
-            if message.body.is_empty() {
-                continue;
-            }
-            // Bodies are zero-copy slices of the payload: their address tells the offset.
-            let offset = (message.body.as_ptr() as usize).wrapping_sub(base);
-            let (Ok(body_offset), Ok(body_len)) =
-                (u32::try_from(offset), u32::try_from(message.body.len()))
-            else {
-                continue;
-            };
-            if offset + message.body.len() > payload.len() {
-                continue;
-            }
-            message.body_ref = Some(BodyRef {
-                index,
-                segment: position.segment,
-                record_offset: position.offset,
-                record_len: position.len,
-                body_offset,
-                body_len,
-            });
-        }
-    }
-    Ok(ops)
-}
-
-/// The oldest entry a snapshot's paged messages still read their bodies from.
-fn oldest_body_ref(ops: &[StoreOp]) -> Option<u64> {
-    ops.iter()
-        .filter_map(|op| match op {
-            StoreOp::Restore { message, .. } if message.is_paged() => {
-                message.body_ref.map(|r| r.index)
-            }
-            _ => None,
-        })
-        .min()
 }
 
 /// What `append` and `close` hand to the submitting task, in call order.
@@ -172,9 +86,7 @@ impl JournalStore {
         machine: Arc<dyn StateMachine>,
     ) -> Result<JournalStore, StoreError> {
         let journal = Journal::open(config.journal.clone()).map_err(io)?;
-        machine.attach_body_reader(Arc::new(JournalBodyReader {
-            reader: journal.reader(),
-        }));
+        machine.attach_body_reader(Arc::new(JournalBodyReader::new(journal.reader())));
         let mut from = journal.first_index();
         if let Some((meta, data)) = journal.read_snapshot().map_err(io)? {
             let ops = decode_ops(&data).map_err(|e| StoreError::Corrupt {

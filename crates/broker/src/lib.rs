@@ -5,7 +5,8 @@
 //! How the files fit:
 //! - [`message`], [`destination`]: the data model.
 //! - [`store`]: the `Store`/`StateMachine` traits and `StoreOp`; [`op_codec`] encodes ops;
-//!   [`memory_store`] and [`journal_store`] implement the trait.
+//!   [`memory_store`] and [`journal_store`] implement the trait; [`journal_body`] pages
+//!   bodies out to journal records and back (also for the replicated store).
 //! - `state` (private): all broker state and every change to it, under one lock, never
 //!   awaiting; `message_queue`: one queue's pending/in-flight messages and dispatch.
 //! - [`core`]: the lock around the state and the `StateMachine` the store applies to.
@@ -27,6 +28,7 @@ pub mod core;
 pub mod destination;
 pub mod error;
 pub mod introspect;
+pub mod journal_body;
 pub mod journal_store;
 pub mod memory_store;
 pub mod message;

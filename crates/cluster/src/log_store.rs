@@ -50,6 +50,9 @@ pub(crate) struct LogShared {
     /// Entry 0 (openraft's initial membership), if written.
     init: Mutex<Option<Entry>>,
     purged: Mutex<Option<RaftLogId>>,
+    /// The oldest entry that paged-out bodies of the latest snapshot still live in
+    /// (`u64::MAX`: none): purging stops below it, whatever openraft's purge point.
+    keep_bodies_from: AtomicU64,
     pub counters: LogCounters,
 }
 
@@ -119,6 +122,7 @@ impl LogShared {
             sync,
             init: Mutex::new(init),
             purged: Mutex::new(purged),
+            keep_bodies_from: AtomicU64::new(u64::MAX),
             counters: LogCounters::default(),
         };
         shared.update_counters(&lock(&shared.journal));
@@ -127,6 +131,13 @@ impl LogShared {
 
     pub(crate) fn journal(&self) -> MutexGuard<'_, Journal> {
         lock(&self.journal)
+    }
+
+    /// Entries from `index` on hold bodies that paged-out messages of the latest snapshot
+    /// read back (`None`: no such message), so a purge must keep them.
+    pub(crate) fn keep_bodies_from(&self, index: Option<u64>) {
+        self.keep_bodies_from
+            .store(index.unwrap_or(u64::MAX), Ordering::Release);
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -390,12 +401,17 @@ impl RaftLogStorage<TypeConfig> for JournalLogStore {
         write_file_atomic(self.shared.dir(), PURGED_FILE, &data, self.shared.sync)
             .map_err(|e| StorageIOError::write_logs(&e))?;
         *lock(&self.shared.purged) = Some(log_id);
+        // Segments holding bodies of paged-out messages stay (openraft never reads below
+        // its purge point; the journal just keeps more than openraft needs).
+        let keep_from = self.shared.keep_bodies_from.load(Ordering::Acquire);
+        let through = log_id.index.min(keep_from.saturating_sub(1));
         let mut j = self.shared.journal();
-        j.purge_through(log_id.index)
+        j.purge_through(through)
             .map_err(|e| StorageIOError::write_logs(&e))?;
         self.shared.update_counters(&j);
         tracing::debug!(
-            through = log_id.index,
+            through,
+            raft_purged = log_id.index,
             segments = j.segment_count(),
             "raft log purged"
         );

@@ -10,8 +10,9 @@
 
 use crate::log_store::LogShared;
 use crate::types::{RaftLogId, SnapshotMeta, StoredMembership, TypeConfig};
+use broker::journal_body::{decode_entry, inline_paged_bodies, oldest_body_ref, JournalBodyReader};
 use broker::op_codec::{decode_ops, encode_ops};
-use broker::store::{StateMachine, StoreOp};
+use broker::store::{BodyReader, StateMachine, StoreOp};
 use bytes::Bytes;
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, StorageError, StorageIOError};
@@ -34,10 +35,16 @@ struct Applied {
 
 pub(crate) struct SmShared {
     machine: Arc<dyn StateMachine>,
+    /// Reads paged-out bodies back from this node's own journal.
+    bodies: Arc<dyn BodyReader>,
     reset: Option<ResetHook>,
     log: Arc<LogShared>,
     applied: Mutex<Applied>,
     snapshot_seq: std::sync::atomic::AtomicU64,
+    /// Set once the Raft node runs: from then on the current snapshot is only asked for to
+    /// send it to a peer (openraft's start-up reads only its meta, so it gets the file as
+    /// it is rather than every paged body read back).
+    started: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -81,10 +88,15 @@ impl SmShared {
             membership: StoredMembership::default(),
             has_state: false,
         };
+        // Bodies of applied messages point into this node's journal records, so the broker
+        // may page them out past its memory limit (as on a single node).
+        let bodies: Arc<dyn BodyReader> = Arc::new(JournalBodyReader::new(log.journal().reader()));
+        machine.attach_body_reader(bodies.clone());
         let snapshot = log.journal().read_snapshot().map_err(|e| e.to_string())?;
         if let Some((jmeta, data)) = snapshot {
             let (meta, ops) = decode_snapshot_file(&data)?;
             let ops = decode_ops(&ops).map_err(|e| format!("snapshot {}: {e}", jmeta.index))?;
+            log.keep_bodies_from(oldest_body_ref(&ops));
             machine.apply(jmeta.index, &ops);
             tracing::info!(index = jmeta.index, ops = ops.len(), "loaded snapshot");
             applied.last_applied = meta.last_log_id;
@@ -93,11 +105,18 @@ impl SmShared {
         }
         Ok(Arc::new(SmShared {
             machine,
+            bodies,
             reset,
             log,
             applied: Mutex::new(applied),
             snapshot_seq: std::sync::atomic::AtomicU64::new(0),
+            started: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+
+    /// The Raft node is running (see `started`).
+    pub(crate) fn mark_started(&self) {
+        self.started.store(true, Ordering::Release);
     }
 
     fn read_current(&self) -> Result<Option<(SnapshotMeta, Bytes)>, StorageError<NodeId>> {
@@ -112,6 +131,50 @@ impl SmShared {
                 let (meta, ops) = decode_snapshot_file(&data)
                     .map_err(|e| StorageIOError::read_snapshot(None, &other(e)))?;
                 Ok(Some((meta, ops)))
+            }
+        }
+    }
+
+    /// The current snapshot as another node may install it: body refs point into this
+    /// node's journal, so paged-out bodies are read back into the ops and refs dropped.
+    fn read_current_for_peer(&self) -> Result<Option<(SnapshotMeta, Bytes)>, StorageError<NodeId>> {
+        let Some((meta, data)) = self.read_current()? else {
+            return Ok(None);
+        };
+        if !self.started.load(Ordering::Acquire) {
+            return Ok(Some((meta, data)));
+        }
+        let signature = meta.signature();
+        let mut ops = decode_ops(&data)
+            .map_err(|e| StorageIOError::read_snapshot(Some(signature.clone()), &other(e)))?;
+        let refers = ops.iter().any(|op| match op {
+            StoreOp::Restore { message, .. } | StoreOp::AddMessage { message } => {
+                message.body_ref.is_some()
+            }
+            _ => false,
+        });
+        if !refers {
+            return Ok(Some((meta, data)));
+        }
+        inline_paged_bodies(&mut ops, &self.bodies)
+            .map_err(|e| StorageIOError::read_snapshot(Some(signature), &other(e)))?;
+        Ok(Some((meta, encode_ops(&ops))))
+    }
+
+    /// Decodes a committed entry; messages it adds note where their bodies sit in this
+    /// node's journal record for the entry (written before it could commit here).
+    fn decode_committed(&self, index: u64, payload: &Bytes) -> Result<Vec<StoreOp>, String> {
+        let position = self.log.journal().position(index);
+        match position {
+            Some(p) if p.len as usize == payload.len() => {
+                decode_entry(index, payload, p).map_err(|e| e.to_string())
+            }
+            _ => {
+                tracing::debug!(
+                    index,
+                    "entry not found in the journal: its bodies stay in memory"
+                );
+                decode_ops(payload).map_err(|e| e.to_string())
             }
         }
     }
@@ -165,6 +228,8 @@ impl RaftSnapshotBuilder<TypeConfig> for OpsSnapshotBuilder {
             },
         };
         self.shared.write_snapshot(&meta, &data)?;
+        // Before openraft purges below this snapshot: keep what its paged messages read.
+        self.shared.log.keep_bodies_from(oldest_body_ref(&self.ops));
         tracing::info!(index = ?self.last_applied.map(|l| l.index), bytes = data.len(), "snapshot built");
         Ok(Snapshot {
             meta,
@@ -194,7 +259,9 @@ impl RaftStateMachine<TypeConfig> for BrokerStateMachine {
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(ops) => {
-                    let ops = decode_ops(&ops.0)
+                    let ops = self
+                        .shared
+                        .decode_committed(index, &ops.0)
                         .map_err(|e| StorageIOError::apply(entry.log_id, &other(e)))?;
                     self.shared.machine.apply(index, &ops);
                     lock(&self.shared.applied).has_state = true;
@@ -235,6 +302,8 @@ impl RaftStateMachine<TypeConfig> for BrokerStateMachine {
         let ops = decode_ops(&data)
             .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &other(e)))?;
         self.shared.write_snapshot(meta, &data)?;
+        // A leader's snapshot carries its bodies inline: nothing here refers to the log.
+        self.shared.log.keep_bodies_from(None);
         let has_state = lock(&self.shared.applied).has_state;
         if has_state {
             match &self.shared.reset {
@@ -261,9 +330,12 @@ impl RaftStateMachine<TypeConfig> for BrokerStateMachine {
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
-        Ok(self.shared.read_current()?.map(|(meta, ops)| Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(ops.to_vec())),
-        }))
+        Ok(self
+            .shared
+            .read_current_for_peer()?
+            .map(|(meta, ops)| Snapshot {
+                meta,
+                snapshot: Box::new(Cursor::new(ops.to_vec())),
+            }))
     }
 }

@@ -277,10 +277,11 @@ impl ReplicatedStore {
             Arc::new(raft_config),
             TcpNetwork::default(),
             log_store,
-            BrokerStateMachine::new(sm),
+            BrokerStateMachine::new(sm.clone()),
         )
         .await
         .map_err(|e| ClusterError::Raft(e.to_string()))?;
+        sm.mark_started();
         let address = config.peers[&config.node_id].clone();
         let server = tokio::spawn(serve(listener, raft.clone(), address));
 

@@ -196,6 +196,22 @@ impl Segment {
         index >= self.first_index && index < self.next_index()
     }
 
+    /// Where the payload of the record with `index` lies, from the offsets alone (no read).
+    pub fn position(&self, index: u64) -> Option<Position> {
+        if !self.contains(index) {
+            return None;
+        }
+        let i = (index - self.first_index) as usize;
+        let start = self.offsets[i];
+        let end = self.offsets.get(i + 1).copied().unwrap_or(self.size);
+        let len = end.checked_sub(start + HEADER_LEN as u64)?;
+        Some(Position {
+            segment: self.first_index,
+            offset: start + HEADER_LEN as u64,
+            len: u32::try_from(len).ok()?,
+        })
+    }
+
     /// Writes `buf` (encoded records) at the end with one positional write;
     /// `starts` are the records' start offsets relative to `buf`. Then, if the
     /// file is shorter than `zero_to`, zero-fills it up to there (not synced

@@ -1,5 +1,7 @@
-//! Three Raft nodes in one process on loopback, each with its own journal and recording
-//! state machine.
+//! Three Raft nodes in one process on loopback, each with its own journal and state
+//! machine: a recording one here, the broker's own in `paging`.
+
+mod paging;
 
 use broker::store::{StateMachine, Store, StoreError, StoreOp};
 use cluster::{ClusterConfig, ReplicatedStore, ResetHook, Role};
@@ -65,6 +67,29 @@ impl StateMachine for Recording {
     }
 }
 
+/// A state machine the harness can make afresh for a node (start, restart) and empty
+/// before a leader's snapshot replaces its state.
+trait TestMachine: StateMachine + Sized + 'static {
+    fn fresh() -> Arc<Self>;
+    fn reset_hook(self: &Arc<Self>) -> ResetHook;
+}
+
+impl TestMachine for Recording {
+    fn fresh() -> Arc<Self> {
+        Arc::new(Recording::default())
+    }
+
+    fn reset_hook(self: &Arc<Self>) -> ResetHook {
+        let m = self.clone();
+        Arc::new(move || {
+            let mut s = m.state.lock().unwrap();
+            s.seqs.clear();
+            s.last_index = 0;
+            s.resets += 1;
+        })
+    }
+}
+
 fn mark(seq: u64) -> Vec<StoreOp> {
     vec![StoreOp::ProducerMark {
         producer: "p".into(),
@@ -72,17 +97,17 @@ fn mark(seq: u64) -> Vec<StoreOp> {
     }]
 }
 
-struct Node {
+struct Node<M = Recording> {
     id: u64,
     dir: PathBuf,
-    machine: Arc<Recording>,
-    store: Option<ReplicatedStore>,
+    machine: Arc<M>,
+    store: Option<Arc<ReplicatedStore>>,
 }
 
-struct Cluster {
+struct Cluster<M = Recording> {
     _tmp: tempfile::TempDir,
     peers: BTreeMap<u64, String>,
-    nodes: Vec<Node>,
+    nodes: Vec<Node<M>>,
     tune: fn(&mut ClusterConfig),
 }
 
@@ -94,8 +119,8 @@ fn journal_config(dir: &Path) -> JournalConfig {
     j
 }
 
-impl Cluster {
-    async fn start(tune: fn(&mut ClusterConfig)) -> Cluster {
+impl<M: TestMachine> Cluster<M> {
+    async fn start(tune: fn(&mut ClusterConfig)) -> Cluster<M> {
         let tmp = tempfile::tempdir().unwrap();
         let mut listeners = Vec::new();
         let mut peers = BTreeMap::new();
@@ -112,7 +137,7 @@ impl Cluster {
         };
         for (id, listener) in listeners {
             let dir = cluster._tmp.path().join(format!("node{id}"));
-            let machine = Arc::new(Recording::default());
+            let machine = M::fresh();
             let store = cluster
                 .open(id, &dir, machine.clone(), Some(listener))
                 .await;
@@ -120,7 +145,7 @@ impl Cluster {
                 id,
                 dir,
                 machine,
-                store: Some(store),
+                store: Some(Arc::new(store)),
             });
         }
         cluster
@@ -130,18 +155,12 @@ impl Cluster {
         &self,
         id: u64,
         dir: &Path,
-        machine: Arc<Recording>,
+        machine: Arc<M>,
         listener: Option<tokio::net::TcpListener>,
     ) -> ReplicatedStore {
         let mut config = ClusterConfig::new(id, self.peers.clone(), journal_config(dir));
         (self.tune)(&mut config);
-        let m = machine.clone();
-        let reset: ResetHook = Arc::new(move || {
-            let mut s = m.state.lock().unwrap();
-            s.seqs.clear();
-            s.last_index = 0;
-            s.resets += 1;
-        });
+        let reset = machine.reset_hook();
         match listener {
             Some(l) => ReplicatedStore::start(config, l, machine, Some(reset)).await,
             None => ReplicatedStore::open(config, machine, Some(reset)).await,
@@ -149,7 +168,7 @@ impl Cluster {
         .expect("node starts")
     }
 
-    fn node(&self, id: u64) -> &Node {
+    fn node(&self, id: u64) -> &Node<M> {
         &self.nodes[(id - 1) as usize]
     }
 
@@ -161,7 +180,7 @@ impl Cluster {
     async fn leader(&self, within: Duration) -> u64 {
         let deadline = Instant::now() + within;
         loop {
-            let running: Vec<&ReplicatedStore> =
+            let running: Vec<&Arc<ReplicatedStore>> =
                 self.nodes.iter().filter_map(|n| n.store.as_ref()).collect();
             let leaders: Vec<u64> = running
                 .iter()
@@ -189,13 +208,25 @@ impl Cluster {
     /// Restarts a stopped node from its journal, with a fresh state machine.
     async fn restart(&mut self, id: u64) {
         let dir = self.node(id).dir.clone();
-        let machine = Arc::new(Recording::default());
+        let machine = M::fresh();
         let store = self.open(id, &dir, machine.clone(), None).await;
         let node = &mut self.nodes[(id - 1) as usize];
         node.machine = machine;
-        node.store = Some(store);
+        node.store = Some(Arc::new(store));
     }
 
+    /// Stops every node; the returned directory holds their journals until dropped.
+    async fn shutdown(mut self) -> tempfile::TempDir {
+        for id in 1..=3 {
+            if self.node(id).store.is_some() {
+                self.stop(id).await;
+            }
+        }
+        self._tmp
+    }
+}
+
+impl Cluster<Recording> {
     /// Appends seqs `range` through `leader`, pipelined; returns the indexes.
     async fn append_all(&self, leader: u64, range: std::ops::Range<u64>) -> Vec<u64> {
         let store = self.store(leader);
@@ -244,16 +275,6 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-
-    /// Stops every node; the returned directory holds their journals until dropped.
-    async fn shutdown(mut self) -> tempfile::TempDir {
-        for id in 1..=3 {
-            if self.node(id).store.is_some() {
-                self.stop(id).await;
-            }
-        }
-        self._tmp
-    }
 }
 
 fn others(leader: u64) -> impl Iterator<Item = u64> {
@@ -264,7 +285,7 @@ fn no_tuning(_: &mut ClusterConfig) {}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicates_in_order_and_refuses_writes_on_followers() {
-    let cluster = Cluster::start(no_tuning).await;
+    let cluster = Cluster::<Recording>::start(no_tuning).await;
     let leader = cluster.leader(Duration::from_secs(10)).await;
     let indexes = cluster.append_all(leader, 0..100).await;
     assert!(
@@ -314,7 +335,7 @@ async fn replicates_in_order_and_refuses_writes_on_followers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_failover_and_restart_from_the_log_lose_nothing() {
-    let mut cluster = Cluster::start(no_tuning).await;
+    let mut cluster = Cluster::<Recording>::start(no_tuning).await;
     let first = cluster.leader(Duration::from_secs(10)).await;
     cluster.append_all(first, 0..50).await;
 
@@ -351,7 +372,7 @@ fn snapshot_often(c: &mut ClusterConfig) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follower_behind_the_purged_log_catches_up_from_a_snapshot() {
-    let mut cluster = Cluster::start(snapshot_often).await;
+    let mut cluster = Cluster::<Recording>::start(snapshot_often).await;
     let leader = cluster.leader(Duration::from_secs(10)).await;
     cluster.append_all(leader, 0..30).await;
     let follower = others(leader).next().unwrap();
@@ -416,7 +437,7 @@ async fn follower_behind_the_purged_log_catches_up_from_a_snapshot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_node_answers_status_on_its_replication_port() {
-    let cluster = Cluster::start(no_tuning).await;
+    let cluster = Cluster::<Recording>::start(no_tuning).await;
     let leader = cluster.leader(Duration::from_secs(10)).await;
     cluster.append_all(leader, 0..10).await;
     cluster
