@@ -11,7 +11,9 @@
 
 use crate::journal_body::{decode_entry, oldest_body_ref, JournalBodyReader};
 use crate::op_codec::{decode_ops, encode_ops};
-use crate::store::{AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats};
+use crate::store::{
+    check_store_limit, AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats,
+};
 use journal::{Committed, Committer, Journal, JournalConfig, JournalError, SnapshotMeta};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -198,15 +200,10 @@ impl JournalStore {
 
 impl Store for JournalStore {
     fn append(&self, ops: Vec<StoreOp>) -> AppendFuture {
-        if self.store_limit != u64::MAX
-            && ops
-                .iter()
-                .any(|op| matches!(op, StoreOp::AddMessage { .. }))
-            && self.committer.stats().disk_size > self.store_limit
+        if let Err(full) =
+            check_store_limit(&ops, || self.committer.stats().disk_size, self.store_limit)
         {
-            return Box::pin(std::future::ready(Err(StoreError::Full {
-                limit: self.store_limit,
-            })));
+            return Box::pin(std::future::ready(Err(full)));
         }
         if self.closed.load(Ordering::Acquire) {
             return Box::pin(std::future::ready(Err(StoreError::Closed)));

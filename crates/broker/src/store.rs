@@ -135,6 +135,26 @@ pub trait BodyReader: Send + Sync {
     fn read_body(&self, body: &BodyRef) -> Result<bytes::Bytes, StoreError>;
 }
 
+/// `Full` when a store using `used()` bytes (asked only when it matters) is past `limit`
+/// and `ops` would add messages; acks and other ops always pass, since they are what
+/// frees space. `u64::MAX` means no limit.
+///
+/// # Errors
+/// [`StoreError::Full`] as above.
+pub fn check_store_limit(
+    ops: &[StoreOp],
+    used: impl FnOnce() -> u64,
+    limit: u64,
+) -> Result<(), StoreError> {
+    let adds = ops
+        .iter()
+        .any(|op| matches!(op, StoreOp::AddMessage { .. }));
+    if limit != u64::MAX && adds && used() > limit {
+        return Err(StoreError::Full { limit });
+    }
+    Ok(())
+}
+
 /// The future `append` returns.
 pub type AppendFuture = Pin<Box<dyn Future<Output = Result<u64, StoreError>> + Send>>;
 

@@ -5,7 +5,9 @@ use crate::network::{serve, TcpNetwork};
 use crate::state_machine::{BrokerStateMachine, ResetHook, SmShared};
 use crate::types::{strip_scheme, NodeId, OpsPayload, Raft};
 use broker::op_codec::encode_ops;
-use broker::store::{AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats};
+use broker::store::{
+    check_store_limit, AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats,
+};
 use journal::JournalConfig;
 use openraft::error::ClientWriteError;
 use openraft::{BasicNode, ServerState, SnapshotPolicy};
@@ -33,6 +35,9 @@ pub struct ClusterConfig {
     /// Entries kept in the log below a snapshot (so a briefly lagging follower catches up
     /// from the log rather than from a snapshot).
     pub keep_entries_after_snapshot: u64,
+    /// Disk this node's log and snapshot may use; past it, appends that add messages fail
+    /// with `Full` (acks and other ops still pass: they are what frees space).
+    pub store_limit: u64,
 }
 
 impl ClusterConfig {
@@ -46,6 +51,7 @@ impl ClusterConfig {
             election_timeout_max: Duration::from_millis(600),
             snapshot_after_entries: 50_000,
             keep_entries_after_snapshot: 1_000,
+            store_limit: u64::MAX,
         }
     }
 }
@@ -117,6 +123,7 @@ pub struct ReplicatedStore {
     log: Arc<LogShared>,
     server: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
+    store_limit: u64,
     /// Appends waiting for the batcher, in call order.
     batches: tokio::sync::mpsc::UnboundedSender<PendingAppend>,
 }
@@ -310,6 +317,7 @@ impl ReplicatedStore {
             log,
             server: Mutex::new(Some(server)),
             closed: AtomicBool::new(false),
+            store_limit: config.store_limit,
         })
     }
 
@@ -372,6 +380,12 @@ impl Store for ReplicatedStore {
         }
         if !self.is_leader() {
             return Box::pin(std::future::ready(Err(self.not_master())));
+        }
+        // The master's own disk stands for the cluster's: every node holds the same log,
+        // and the master's is never behind.
+        let disk_bytes = || self.log.counters.disk_bytes.load(Ordering::Relaxed);
+        if let Err(full) = check_store_limit(&ops, disk_bytes, self.store_limit) {
+            return Box::pin(std::future::ready(Err(full)));
         }
         // Queued now, in call order (`Store::append`'s promise); the batcher proposes it,
         // possibly in one entry with the appends queued around it.

@@ -8,6 +8,7 @@ use broker::{Broker, BrokerConfig, Core, Store};
 use cluster::{ClusterConfig, ReplicatedStore};
 use server::{OpenWireListener, OpenWireSettings, StompListener, StompSettings};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -164,6 +165,7 @@ async fn open_replicated(config: &Config, core: &Arc<Core>) -> anyhow::Result<Re
     cluster.heartbeat_interval = Duration::from_millis(r.heartbeat_interval.0);
     cluster.election_timeout_min = Duration::from_millis(r.election_timeout.0);
     cluster.election_timeout_max = Duration::from_millis(r.election_timeout.0 * 2);
+    cluster.store_limit = config.broker.store_limit.0;
     let bind = parse_address(&r.bind).map_err(ConfigError)?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
@@ -192,13 +194,18 @@ async fn serve_while_master(
     store: Arc<ReplicatedStore>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    // A master keeps serving while it confirmed its quorum within this window; under heavy
-    // load a confirmation can take a few hundred milliseconds, so one slow round must not
-    // drop every client. A leadership change seen in the metrics ends serving at once.
-    let step_down_after =
-        Duration::from_millis(2 * config.persistence.replicated.election_timeout.0);
-    let mut last_confirmed: Option<std::time::Instant> = None;
-    let mut last_check = std::time::Instant::now();
+    // The master's lease: it serves while a quorum answered a check *sent* within this
+    // window. It equals the followers' own lease (openraft's election_timeout_max, during
+    // which a follower that heard from this leader votes for nobody else), so an isolated
+    // master stops serving no later than the moment another node may be elected.
+    // Checks overlap (one starts every QUORUM_CHECK_EVERY, each bounded by the lease), so
+    // a slow answer under load does not age the lease by more than its own latency.
+    let lease = Duration::from_millis(2 * config.persistence.replicated.election_timeout.0);
+    let base = std::time::Instant::now();
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    // Milliseconds since `base` at which the newest answered check was sent.
+    let confirmed_at = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut last_probe = std::time::Instant::now();
     let mut last_applied = 0u64;
     let mut serving: Option<(watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>)> = None;
     loop {
@@ -206,40 +213,45 @@ async fn serve_while_master(
             _ = shutdown.changed() => break,
             _ = tokio::time::sleep(ROLE_POLL_EVERY) => {}
         }
+        let now = ms(base.elapsed());
         let master = if !store.is_leader() {
-            last_confirmed = None;
             false
         } else if serving.is_none() {
             // Just elected: serve once a quorum confirmed us and every committed entry is
             // applied here, so the first client sees every message and producer mark.
             let ready = matches!(
-                tokio::time::timeout(step_down_after, store.raft().ensure_linearizable()).await,
+                tokio::time::timeout(lease, store.raft().ensure_linearizable()).await,
                 Ok(Ok(_))
             );
-            last_check = std::time::Instant::now();
             if ready {
-                last_confirmed = Some(last_check);
+                confirmed_at.fetch_max(now, Ordering::Release);
+                last_applied = store.status().applied_index;
+                last_probe = std::time::Instant::now();
             }
             ready
-        } else if last_check.elapsed() < QUORUM_CHECK_EVERY {
-            true
         } else {
-            // Heartbeats a quorum; unlike ensure_linearizable it does not wait for applies.
-            // Under heavy load the heartbeats queue behind large appends, but then entries
-            // keep committing, which a quorum's acks alone make possible: progress of the
-            // applied index confirms the quorum too.
-            let applied_before = store.status().applied_index;
-            let confirmed = matches!(
-                tokio::time::timeout(step_down_after, store.raft().get_read_log_id()).await,
-                Ok(Ok(_))
-            );
-            last_check = std::time::Instant::now();
-            let applied_now = store.status().applied_index;
-            if confirmed || applied_now > applied_before || applied_now > last_applied {
-                last_confirmed = Some(last_check);
+            if last_probe.elapsed() >= QUORUM_CHECK_EVERY {
+                last_probe = std::time::Instant::now();
+                // Heartbeats a quorum; unlike ensure_linearizable it does not wait for
+                // applies.
+                let raft = store.raft().clone();
+                let confirmed = confirmed_at.clone();
+                tokio::spawn(async move {
+                    if let Ok(Ok(_)) = tokio::time::timeout(lease, raft.get_read_log_id()).await {
+                        confirmed.fetch_max(now, Ordering::Release);
+                    }
+                });
             }
-            last_applied = applied_now;
-            last_confirmed.is_some_and(|t| t.elapsed() < step_down_after)
+            // Under heavy load heartbeats queue behind large appends, but then entries keep
+            // committing, which only a quorum's acks make possible: applied progress
+            // confirms the quorum too (an isolated master's applied index stops within
+            // the few entries it had in flight).
+            let applied = store.status().applied_index;
+            if applied > last_applied {
+                last_applied = applied;
+                confirmed_at.fetch_max(now, Ordering::Release);
+            }
+            now.saturating_sub(confirmed_at.load(Ordering::Acquire)) < ms(lease)
         };
         match (master, serving.is_some()) {
             (true, false) => {

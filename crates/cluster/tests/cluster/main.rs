@@ -1,7 +1,7 @@
 //! Three Raft nodes in one process on loopback, each with its own journal and state
-//! machine: a recording one here, the broker's own in `paging`.
+//! machine: a recording one here, the broker's own in `broker_machine`.
 
-mod paging;
+mod broker_machine;
 
 use broker::store::{StateMachine, Store, StoreError, StoreOp};
 use cluster::{ClusterConfig, ReplicatedStore, ResetHook, Role};

@@ -14,8 +14,8 @@ const BATCH: usize = 20;
 const STALE_SENDS: usize = 5;
 /// How long one stale send waits for a receipt that must not come.
 const STALE_RECEIPT_TIMEOUT: Duration = Duration::from_secs(2);
-/// The isolated master must stop serving within this (its watchdog checks every 100 ms
-/// with a lease of one election timeout, 300 ms).
+/// The isolated master must stop serving within this (generous: its lease is twice the
+/// election timeout, 600 ms by default, from the last check a quorum answered).
 const STOP_SERVING_TIMEOUT: Duration = Duration::from_secs(5);
 /// After healing, the old master must be a caught-up slave within this.
 const REJOIN_TIMEOUT: Duration = Duration::from_secs(20);

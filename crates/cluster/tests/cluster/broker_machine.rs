@@ -1,9 +1,10 @@
-//! Paging in replicated mode: the broker's own state machine on every node, a memory limit
-//! far below the backlog.
+//! The broker's own state machine on every node: paging with a memory limit far below
+//! the backlog, and the store limit.
 
 use crate::{others, Cluster, TestMachine};
 use broker::{
-    BodyKind, Broker, BrokerConfig, ConsumerSpec, Core, Destination, Message, Outbox, Store,
+    BodyKind, Broker, BrokerConfig, BrokerError, ConsumerSpec, Core, Destination, Message, Outbox,
+    Store, StoreError,
 };
 use bytes::Bytes;
 use cluster::{ClusterConfig, ResetHook};
@@ -187,5 +188,60 @@ async fn backlog_larger_than_memory_is_paged_on_every_node_and_survives_failover
     let intact = got.iter().zip(&want).filter(|(g, w)| g == w).count();
     assert_eq!(got.len(), COUNT, "received");
     assert_eq!(intact, COUNT, "bodies intact and in order");
+    cluster.shutdown().await;
+}
+
+fn small_store(c: &mut ClusterConfig) {
+    snapshot_often(c);
+    c.store_limit = 512 * 1024;
+}
+
+/// Past `store_limit` the master refuses sends with `Full` (nothing acknowledged beyond
+/// it), acks still commit, and once they are snapshotted and the log purged, sends pass
+/// again; every acknowledged message is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_limit_refuses_sends_until_acks_free_the_log() {
+    let cluster = Cluster::<Core>::start(small_store).await;
+    let leader = cluster.leader(SETTLE).await;
+    let queue = Destination::Queue("limited".into());
+    let broker = cluster.broker(leader);
+    let mut acked = 0;
+    let refusal = loop {
+        match broker.send(message(&queue, acked)).await {
+            Ok(()) => acked += 1,
+            Err(e) => break e,
+        }
+        assert!(
+            acked < 1000,
+            "10 MB sent without reaching a 512 KiB store limit"
+        );
+    };
+    eprintln!("--- refused after {acked} acknowledged sends: {refusal}");
+    assert!(
+        matches!(refusal, BrokerError::Store(StoreError::Full { .. })),
+        "{refusal:?}"
+    );
+    assert!(acked > 0);
+
+    let got = drain(&broker, &queue, acked).await;
+    let want: Vec<String> = (0..acked).map(body).collect();
+    assert!(
+        got == want,
+        "every acknowledged message delivered intact, in order"
+    );
+
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        match broker.send(message(&queue, acked)).await {
+            Ok(()) => break,
+            Err(BrokerError::Store(StoreError::Full { .. })) => {
+                assert!(Instant::now() < deadline, "the log was never purged");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("unexpected send error: {e}"),
+        }
+    }
+    eprintln!("--- sends pass again: {:?}", cluster.store(leader).stats());
+    drop(broker);
     cluster.shutdown().await;
 }
