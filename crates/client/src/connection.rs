@@ -8,9 +8,17 @@
 //!
 //! `failover:` URIs: a supervisor task waits for the installed socket's reader to end, then
 //! reconnects (ActiveMQ's back-off and attempt limits), replays the connection's state on
-//! the new socket and resends the requests still waiting for a Response; fire-and-forget
-//! commands issued meanwhile are kept and sent once resumed. Deliveries received on a lost
-//! socket and not yet handed out are dropped: the broker dispatches them again.
+//! the new socket and resends the requests still waiting for a Response. Meanwhile message
+//! sends and new requests wait for the connection, at most the failover `timeout` when it
+//! is set; acknowledgements and other fire-and-forget commands are kept and sent once
+//! resumed. Deliveries received on a lost socket and not yet handed out are dropped: the
+//! broker dispatches them again.
+//!
+//! With `priorityBackup`, while the installed socket goes to a non-priority broker the
+//! supervisor also tries the priority brokers after each wait of the reconnect back-off;
+//! when one accepts, the connection moves there: the old socket is detached (sends wait),
+//! the Responses it still owes are awaited, it is closed, and the state is replayed on the
+//! new socket exactly as after a reconnect.
 
 use crate::error::ClientError;
 use crate::producer::ProducerWindow;
@@ -31,7 +39,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::codec::Framed;
 
-/// How long a request (ConnectionInfo, ProducerInfo, persistent send …) waits for its Response.
+/// How long a request (ConnectionInfo, ProducerInfo, persistent send …) waits for its
+/// Response once sent (a `failover:` connection that is reconnecting first waits for the
+/// connection, see the failover `timeout`).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long opening one socket may take.
@@ -240,8 +250,11 @@ impl Inner {
     }
 
     /// Waits until a socket is installed (at once unless a `failover:` connection is
-    /// reconnecting), like ActiveMQ's `FailoverTransport.oneway` for a message: at most
-    /// until `deadline`, then [`ClientError::FailoverTimeout`].
+    /// reconnecting), like ActiveMQ's `FailoverTransport.oneway`: at most until `deadline`
+    /// (the failover `timeout`), then [`ClientError::FailoverTimeout`]. ActiveMQ applies
+    /// the timeout to messages only and lets other requests wait; here every request that
+    /// needs the broker (sessions, producers, consumers, temporary queues, messages) is
+    /// bounded by it.
     ///
     /// # Errors
     ///
@@ -252,6 +265,10 @@ impl Inner {
         deadline: Option<tokio::time::Instant>,
     ) -> Result<(), ClientError> {
         if self.failover.is_none() {
+            return Ok(());
+        }
+        // The common case, without registering for a wake-up.
+        if !self.closing.load(Ordering::SeqCst) && self.link().out.is_some() {
             return Ok(());
         }
         let mut logged = false;
@@ -300,9 +317,9 @@ impl Inner {
     }
 
     /// Sends `command` with ResponseRequired and waits for its Response. On a `failover:`
-    /// connection the request survives a reconnect: it is sent again on the new socket; a
-    /// message waits for the connection first ([`Inner::wait_for_link`], bounded by the
-    /// failover `timeout`).
+    /// connection that is reconnecting it first waits for the connection
+    /// ([`Inner::wait_for_link`], bounded by the failover `timeout`); once sent it survives
+    /// a reconnect: it is sent again on the new socket.
     pub(crate) async fn request(&self, command: Command) -> Result<(), ClientError> {
         self.request_with(command, true).await
     }
@@ -315,7 +332,9 @@ impl Inner {
     }
 
     async fn request_with(&self, mut command: Command, resend: bool) -> Result<(), ClientError> {
-        if resend && matches!(command, Command::Message(_)) {
+        // A RemoveInfo (closing) does not wait: ActiveMQ answers it itself while
+        // disconnected; here it stays pending and is resent, as before.
+        if resend && !matches!(command, Command::RemoveInfo(_)) {
             self.wait_for_link(self.send_deadline()).await?;
         }
         let id = self.command_id();

@@ -348,12 +348,12 @@ pub struct FailoverOptions {
     pub randomize: bool,
     /// The reconnect back-off and attempt limits.
     pub reconnect: ReconnectPolicy,
-    /// `timeout` (-1 = none): while the connection is reconnecting, how long a message
-    /// send waits for it before failing with
-    /// [`ClientError::FailoverTimeout`](crate::ClientError::FailoverTimeout) (as in
-    /// ActiveMQ, other requests wait for the reconnect); it also bounds an async send's
-    /// wait for producer window space. `None` for -1 or 0 (ActiveMQ only applies a timeout
-    /// greater than zero): wait as long as it takes, until the connection closes.
+    /// `timeout` (-1 = none): while the connection is reconnecting, how long a send (a
+    /// message, or a request such as creating a session or consumer) waits for it before
+    /// failing with [`ClientError::FailoverTimeout`](crate::ClientError::FailoverTimeout)
+    /// (ActiveMQ bounds message sends only); it also bounds an async send's wait for
+    /// producer window space. `None` for -1 or 0 (ActiveMQ only applies a timeout greater
+    /// than zero): wait as long as it takes, until the connection closes or gives up.
     pub timeout: Option<Duration>,
     /// `priorityBackup` (false): while connected to a non-priority broker, keep trying the
     /// priority brokers ([`FailoverUri::priority_connect_uris`]) after each wait of the

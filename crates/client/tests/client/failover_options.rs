@@ -48,8 +48,9 @@ async fn left_on(broker: &TestBroker, queue: &Destination) -> HashMap<String, us
     left
 }
 
-/// `timeout=500`: while the only broker is down, a send — sync or async — fails with
-/// `FailoverTimeout` instead of waiting for the reconnect; once the broker is back the
+/// `timeout=500`: while the only broker is down, a send — sync or async — and a request
+/// (a new session) fail with `FailoverTimeout` instead of waiting for the reconnect; once
+/// the broker is back the
 /// same connection resumes and sends work again. Every send that returned Ok arrives
 /// exactly once; none that failed arrives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,6 +101,14 @@ async fn failover_timeout_fails_sends_while_reconnecting_and_the_connection_reco
             other => panic!("{kind} send: expected FailoverTimeout, got {other:?}"),
         }
     }
+    let result = tokio::time::timeout(WAIT, conn.create_session(AckMode::Auto))
+        .await
+        .unwrap_or_else(|_| panic!("create_session still waiting after {WAIT:?}"));
+    assert!(
+        matches!(result, Err(ClientError::FailoverTimeout(_))),
+        "create_session: expected FailoverTimeout, got {:?}",
+        result.err()
+    );
 
     eprintln!("--- broker restarted: the connection resumes and sends work");
     broker.restart();
