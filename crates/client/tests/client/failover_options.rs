@@ -232,6 +232,10 @@ async fn priority_backup_moves_to_the_priority_broker_once_it_is_up() {
     }
     assert_eq!(producer_conn.uri().to_string(), a_url);
     assert_eq!(consumer_conn.uri().to_string(), a_url);
+    eprintln!(
+        "--- both moved to A after {} of {COUNT} sends",
+        sent.load(Ordering::SeqCst)
+    );
 
     eprintln!("--- the sends finish on A; collect what B kept and what the consumer got");
     let (producer, ok) = tokio::time::timeout(WAIT, sending)
