@@ -8,9 +8,17 @@
 //!
 //! `failover:` URIs: a supervisor task waits for the installed socket's reader to end, then
 //! reconnects (ActiveMQ's back-off and attempt limits), replays the connection's state on
-//! the new socket and resends the requests still waiting for a Response; fire-and-forget
-//! commands issued meanwhile are kept and sent once resumed. Deliveries received on a lost
-//! socket and not yet handed out are dropped: the broker dispatches them again.
+//! the new socket and resends the requests still waiting for a Response. Meanwhile message
+//! sends and new requests wait for the connection, at most the failover `timeout` when it
+//! is set; acknowledgements and other fire-and-forget commands are kept and sent once
+//! resumed. Deliveries received on a lost socket and not yet handed out are dropped: the
+//! broker dispatches them again.
+//!
+//! With `priorityBackup`, while the installed socket goes to a non-priority broker the
+//! supervisor also tries the priority brokers after each wait of the reconnect back-off;
+//! when one accepts, the connection moves there: the old socket is detached (sends wait),
+//! the Responses it still owes are awaited, it is closed, and the state is replayed on the
+//! new socket exactly as after a reconnect.
 
 use crate::error::ClientError;
 use crate::producer::ProducerWindow;
@@ -19,8 +27,8 @@ use crate::uri::{BrokerUri, FailoverUri, TcpUri};
 use futures_util::{SinkExt, StreamExt};
 use openwire::{
     Command, ConnectionId, ConnectionInfo, ConsumerInfo, DataStructure, Destination,
-    DestinationInfo, DestinationKind, KeepAliveInfo, MessageDispatch, OpenWireCodec, ProducerInfo,
-    RemoveInfo, SessionId, SessionInfo, ShutdownInfo, WireFormat,
+    DestinationInfo, DestinationKind, KeepAliveInfo, MessageDispatch, NegotiatedWireFormat,
+    OpenWireCodec, ProducerInfo, RemoveInfo, SessionId, SessionInfo, ShutdownInfo, WireFormat,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
@@ -31,7 +39,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::codec::Framed;
 
-/// How long a request (ConnectionInfo, ProducerInfo, persistent send …) waits for its Response.
+/// How long a request (ConnectionInfo, ProducerInfo, persistent send …) waits for its
+/// Response once sent (a `failover:` connection that is reconnecting first waits for the
+/// connection, see the failover `timeout`).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long opening one socket may take.
@@ -44,6 +54,8 @@ type Pending = oneshot::Sender<Result<(), ClientError>>;
 struct PendingEntry {
     tx: Pending,
     resend: Option<Command>,
+    /// Generation of the socket it was last written to; 0 while unsent.
+    sent_on: u64,
 }
 
 /// What the writer task is asked to do.
@@ -62,6 +74,11 @@ pub enum ConnectionEvent {
     Interrupted,
     /// Reconnected to this broker, state replayed and in-flight sends resent.
     Resumed(String),
+    /// `priorityBackup`: moved from a non-priority broker to this priority broker, which
+    /// accepted a connection; state replayed there as after a reconnect (no
+    /// `Interrupted` comes before it). The previous broker's socket was closed once the
+    /// requests sent on it were answered.
+    MovedToPriority(String),
 }
 
 /// The current socket.
@@ -113,6 +130,9 @@ pub(crate) struct Inner {
     events: broadcast::Sender<ConnectionEvent>,
     /// Signalled by the reader of the installed socket when it ends (failover only).
     lost: Notify,
+    /// Woken when a socket is installed or the connection closes: sends waiting for a
+    /// `failover:` connection to come back.
+    link_changed: Notify,
     closing: AtomicBool,
     next_generation: AtomicU64,
     /// Deliveries from sockets older than this are dropped (and never acknowledged).
@@ -217,8 +237,89 @@ impl Inner {
         }
     }
 
+    /// The failover `timeout` option (`None`: -1, wait as long as it takes; or `tcp://`).
+    pub(crate) fn failover_timeout(&self) -> Option<Duration> {
+        self.failover.as_ref().and_then(|f| f.options.timeout)
+    }
+
+    /// When a send started now must have a connection by: `now + timeout` with the
+    /// failover `timeout` option, `None` (wait as long as it takes) without it.
+    pub(crate) fn send_deadline(&self) -> Option<tokio::time::Instant> {
+        self.failover_timeout()
+            .map(|t| tokio::time::Instant::now() + t)
+    }
+
+    /// Waits until a socket is installed (at once unless a `failover:` connection is
+    /// reconnecting), like ActiveMQ's `FailoverTransport.oneway`: at most until `deadline`
+    /// (the failover `timeout`), then [`ClientError::FailoverTimeout`]. ActiveMQ applies
+    /// the timeout to messages only and lets other requests wait; here every request that
+    /// needs the broker (sessions, producers, consumers, temporary queues, messages) is
+    /// bounded by it.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Closed`] once the connection is closed or gave up reconnecting;
+    /// [`ClientError::FailoverTimeout`] at `deadline`.
+    pub(crate) async fn wait_for_link(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<(), ClientError> {
+        if self.failover.is_none() {
+            return Ok(());
+        }
+        // The common case, without registering for a wake-up.
+        if !self.closing.load(Ordering::SeqCst) && self.link().out.is_some() {
+            return Ok(());
+        }
+        let mut logged = false;
+        loop {
+            let changed = self.link_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.closing.load(Ordering::SeqCst) {
+                return Err(ClientError::Closed);
+            }
+            if self.link().out.is_some() {
+                return Ok(());
+            }
+            if !logged {
+                tracing::debug!(
+                    "connection {}: send waits for the reconnect",
+                    self.connection_id
+                );
+                logged = true;
+            }
+            match deadline {
+                None => changed.await,
+                Some(d) => {
+                    if tokio::time::timeout_at(d, changed).await.is_err() {
+                        let timeout = self.failover_timeout().unwrap_or_default();
+                        tracing::info!(
+                            "connection {}: failover timeout of {timeout:?} reached",
+                            self.connection_id
+                        );
+                        return Err(ClientError::FailoverTimeout(timeout));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A message sent without waiting for a Response (async or transacted): first waits
+    /// for the connection as [`Inner::wait_for_link`] does, then [`Inner::send`].
+    pub(crate) async fn send_message(
+        &self,
+        command: Command,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<(), ClientError> {
+        self.wait_for_link(deadline).await?;
+        self.send(command)
+    }
+
     /// Sends `command` with ResponseRequired and waits for its Response. On a `failover:`
-    /// connection the request survives a reconnect: it is sent again on the new socket.
+    /// connection that is reconnecting it first waits for the connection
+    /// ([`Inner::wait_for_link`], bounded by the failover `timeout`); once sent it survives
+    /// a reconnect: it is sent again on the new socket.
     pub(crate) async fn request(&self, command: Command) -> Result<(), ClientError> {
         self.request_with(command, true).await
     }
@@ -231,6 +332,11 @@ impl Inner {
     }
 
     async fn request_with(&self, mut command: Command, resend: bool) -> Result<(), ClientError> {
+        // A RemoveInfo (closing) does not wait: ActiveMQ answers it itself while
+        // disconnected; here it stays pending and is resent, as before.
+        if resend && !matches!(command, Command::RemoveInfo(_)) {
+            self.wait_for_link(self.send_deadline()).await?;
+        }
         let id = self.command_id();
         command.set_command_id(id);
         command.set_response_required(true);
@@ -246,14 +352,27 @@ impl Inner {
                 .filter(|_| resend)
                 .map(|_| command.clone());
             let resendable = kept.is_some();
-            self.pending().insert(id, PendingEntry { tx, resend: kept });
+            let sent_on = link.generation;
+            self.pending().insert(
+                id,
+                PendingEntry {
+                    tx,
+                    resend: kept,
+                    sent_on,
+                },
+            );
             let sent = link
                 .out
                 .as_ref()
                 .is_some_and(|out| out.send(Out::Command(command)).is_ok());
-            if !sent && !resendable {
-                self.pending().remove(&id);
-                return Err(ClientError::Closed);
+            if !sent {
+                if !resendable {
+                    self.pending().remove(&id);
+                    return Err(ClientError::Closed);
+                }
+                if let Some(p) = self.pending().get_mut(&id) {
+                    p.sent_on = 0;
+                }
             }
         }
         self.wait(id, rx).await
@@ -263,13 +382,21 @@ impl Inner {
     async fn request_on(
         &self,
         out: &mpsc::UnboundedSender<Out>,
+        generation: u64,
         mut command: Command,
     ) -> Result<(), ClientError> {
         let id = self.command_id();
         command.set_command_id(id);
         command.set_response_required(true);
         let (tx, rx) = oneshot::channel();
-        self.pending().insert(id, PendingEntry { tx, resend: None });
+        self.pending().insert(
+            id,
+            PendingEntry {
+                tx,
+                resend: None,
+                sent_on: generation,
+            },
+        );
         if out.send(Out::Command(command)).is_err() {
             self.pending().remove(&id);
             return Err(ClientError::Closed);
@@ -292,9 +419,36 @@ impl Inner {
         }
     }
 
+    /// The connection is closed or gave up: every waiting request, consumer, send and
+    /// producer window learns it.
     fn fail_all(&self) {
         self.pending().clear();
         self.consumers().clear();
+        for w in self.producer_windows().values() {
+            w.close();
+        }
+        self.link_changed.notify_waiters();
+    }
+
+    /// Whether the installed socket goes to a priority broker, or there is none to move
+    /// to (`priorityBackup` off).
+    fn on_priority_broker(&self) -> bool {
+        let Some(failover) = &self.failover else {
+            return true;
+        };
+        if !failover.options.priority_backup {
+            return true;
+        }
+        failover
+            .options
+            .is_priority(&self.link().uri, &failover.uris)
+    }
+
+    /// The socket of `generation` is gone: its requests that cannot be resent fail (only
+    /// those written to it: a replay may be running on the next socket).
+    fn socket_gone(&self, generation: u64) {
+        self.pending()
+            .retain(|_, p| p.resend.is_some() || p.sent_on != generation);
     }
 
     /// A socket's reader ended: fail the requests that cannot be resent; if it was the
@@ -306,7 +460,7 @@ impl Inner {
             self.fail_all();
             return;
         }
-        self.pending().retain(|_, p| p.resend.is_some());
+        self.socket_gone(generation);
         let mut link = self.link();
         if link.generation == generation && link.out.is_some() {
             link.out = None;
@@ -393,6 +547,7 @@ impl Connection {
             replay: Mutex::new(Replay::default()),
             events,
             lost: Notify::new(),
+            link_changed: Notify::new(),
             closing: AtomicBool::new(false),
             next_generation: AtomicU64::new(1),
             min_generation: AtomicU64::new(0),
@@ -515,6 +670,7 @@ impl Connection {
             .request(Command::RemoveInfo(Box::new(remove)))
             .await;
         self.inner.closing.store(true, Ordering::SeqCst);
+        self.inner.link_changed.notify_waiters();
         if let Some(s) = self.supervisor.take() {
             s.abort();
         }
@@ -539,43 +695,208 @@ impl Drop for Connection {
         if let Some(s) = self.supervisor.take() {
             s.abort();
         }
-        let mut link = self.inner.link();
-        link.out = None;
-        if let Some(r) = link.reader.take() {
-            r.abort();
+        {
+            let mut link = self.inner.link();
+            link.out = None;
+            if let Some(r) = link.reader.take() {
+                r.abort();
+            }
+            if let Some(w) = link.writer.take() {
+                w.abort();
+            }
         }
-        if let Some(w) = link.writer.take() {
-            w.abort();
+        for w in self.inner.producer_windows().values() {
+            w.close();
+        }
+        self.inner.link_changed.notify_waiters();
+    }
+}
+
+/// How long a move to a priority broker waits for the Responses still owed on the previous
+/// broker's socket before closing it; what is unanswered then is resent on the new one.
+const MOVE_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A socket whose WireFormatInfo exchange is done, not yet carrying the connection.
+struct Handshaken {
+    framed: Framed<TcpStream, OpenWireCodec>,
+    negotiated: NegotiatedWireFormat,
+}
+
+/// Why the supervisor woke up.
+enum Wake {
+    /// The installed socket was lost (or a stale signal of a loss already dealt with).
+    Lost,
+    /// `priorityBackup`: a priority broker accepted this socket.
+    Priority(TcpUri, Box<Handshaken>),
+}
+
+/// Reconnects each time the installed socket is lost and, with `priorityBackup`, moves to
+/// a priority broker as soon as one accepts a connection (failover only).
+async fn supervise(inner: Arc<Inner>) {
+    loop {
+        let wake = next_wake(&inner).await;
+        if inner.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        match wake {
+            Wake::Lost => {
+                if inner.link().out.is_some() {
+                    // Signalled for a socket that a move to a priority broker replaced.
+                    continue;
+                }
+                if !reconnect(&inner).await {
+                    return;
+                }
+            }
+            Wake::Priority(uri, socket) => match move_to(&inner, &uri, *socket).await {
+                Ok(true) => {
+                    tracing::info!("Successfully reconnected to {uri} (priority broker)");
+                    let _ = inner
+                        .events
+                        .send(ConnectionEvent::MovedToPriority(uri.to_string()));
+                }
+                Ok(false) => {
+                    // The old socket died on its own meanwhile: this was the reconnect.
+                    tracing::info!("Successfully reconnected to {uri}");
+                    let _ = inner.events.send(ConnectionEvent::Interrupted);
+                    let _ = inner.events.send(ConnectionEvent::Resumed(uri.to_string()));
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "connection {}: moving to priority broker {uri} failed: {e}",
+                        inner.connection_id
+                    );
+                    if !reconnect(&inner).await {
+                        return;
+                    }
+                }
+            },
         }
     }
 }
 
-/// Reconnects each time the installed socket is lost (failover only).
-async fn supervise(inner: Arc<Inner>) {
+/// Waits for the installed socket to be lost. Meanwhile, with `priorityBackup` and not on
+/// a priority broker, tries the priority brokers after each wait of the reconnect back-off
+/// (as ActiveMQ's reconnect task builds its priority backup), until one accepts.
+async fn next_wake(inner: &Arc<Inner>) -> Wake {
+    let lost = inner.lost.notified();
+    tokio::pin!(lost);
+    let candidates = match &inner.failover {
+        Some(f) if !inner.on_priority_broker() => f.priority_connect_uris(),
+        _ => Vec::new(),
+    };
+    if candidates.is_empty() {
+        lost.await;
+        return Wake::Lost;
+    }
+    let mut delays = inner
+        .failover
+        .as_ref()
+        .map(|f| f.options.reconnect.delays());
     loop {
-        inner.lost.notified().await;
-        if inner.closing.load(Ordering::SeqCst) {
-            return;
+        let wait = delays.as_mut().and_then(Iterator::next).unwrap_or_default();
+        tokio::select! {
+            () = &mut lost => return Wake::Lost,
+            () = tokio::time::sleep(wait) => {}
         }
-        let from = inner.link().uri.clone();
-        tracing::warn!(
-            "Transport ({from}) failed, connection {} interrupted; reconnecting",
-            inner.connection_id
-        );
-        let _ = inner.events.send(ConnectionEvent::Interrupted);
-        match establish(&inner, false).await {
-            Ok(uri) => {
-                tracing::info!("Successfully reconnected to {uri}");
-                let _ = inner.events.send(ConnectionEvent::Resumed(uri.to_string()));
-            }
-            Err(e) => {
-                tracing::error!("connection {}: giving up: {e}", inner.connection_id);
-                inner.closing.store(true, Ordering::SeqCst);
-                inner.fail_all();
-                return;
+        for uri in &candidates {
+            tokio::select! {
+                () = &mut lost => return Wake::Lost,
+                r = handshake(uri) => match r {
+                    Ok(socket) => return Wake::Priority(uri.clone(), Box::new(socket)),
+                    Err(e) => tracing::debug!("priority broker {uri} not available: {e}"),
+                },
             }
         }
     }
+}
+
+/// After the installed socket was lost: reconnects (events, logs); `false` when it gave up
+/// and the connection is closed.
+async fn reconnect(inner: &Arc<Inner>) -> bool {
+    let from = inner.link().uri.clone();
+    tracing::warn!(
+        "Transport ({from}) failed, connection {} interrupted; reconnecting",
+        inner.connection_id
+    );
+    let _ = inner.events.send(ConnectionEvent::Interrupted);
+    match establish(inner, false).await {
+        Ok(uri) => {
+            tracing::info!("Successfully reconnected to {uri}");
+            let _ = inner.events.send(ConnectionEvent::Resumed(uri.to_string()));
+            true
+        }
+        Err(e) => {
+            tracing::error!("connection {}: giving up: {e}", inner.connection_id);
+            inner.closing.store(true, Ordering::SeqCst);
+            inner.fail_all();
+            false
+        }
+    }
+}
+
+/// Moves the connection to the priority broker `uri` on `socket`, which it accepted. The
+/// installed socket is detached first: new sends wait, its deliveries are dropped (its
+/// broker takes them back when the socket closes) and a transaction open on it is lost.
+/// The Responses still owed on it are awaited (up to [`MOVE_DRAIN_TIMEOUT`]) so that a
+/// send it answers is not resent elsewhere; it is closed after flushing what was queued
+/// for it; then the state is replayed on `socket` as after a reconnect. `Ok(false)`: the
+/// old socket was lost meanwhile, so this was a plain reconnect.
+///
+/// # Errors
+///
+/// The replay on `socket` failed; the connection is detached then and must reconnect.
+async fn move_to(
+    inner: &Arc<Inner>,
+    uri: &TcpUri,
+    socket: Handshaken,
+) -> Result<bool, ClientError> {
+    let detached = {
+        let mut link = inner.link();
+        link.out.take().map(|out| {
+            inner.interruptions.fetch_add(1, Ordering::SeqCst);
+            inner.min_generation.store(
+                inner.next_generation.load(Ordering::SeqCst),
+                Ordering::SeqCst,
+            );
+            (
+                out,
+                link.reader.take(),
+                link.writer.take(),
+                link.generation,
+                link.uri.clone(),
+            )
+        })
+    };
+    let Some((old_out, old_reader, old_writer, old_generation, from)) = detached else {
+        install_link(inner, uri, socket, true).await?;
+        return Ok(false);
+    };
+    tracing::info!(
+        "connection {}: priority broker {uri} accepts; moving from {from}",
+        inner.connection_id
+    );
+    let drained = tokio::time::Instant::now() + MOVE_DRAIN_TIMEOUT;
+    while inner
+        .pending()
+        .values()
+        .any(|p| p.sent_on == old_generation)
+        && inner.last_ended.load(Ordering::SeqCst) < old_generation
+        && tokio::time::Instant::now() < drained
+    {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (tx, rx) = oneshot::channel();
+    if old_out.send(Out::Close(tx)).is_ok() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
+    }
+    for task in [old_reader, old_writer].into_iter().flatten() {
+        task.abort();
+    }
+    inner.last_ended.fetch_max(old_generation, Ordering::SeqCst);
+    inner.socket_gone(old_generation);
+    install_link(inner, uri, socket, true).await?;
+    Ok(true)
 }
 
 /// Tries the failover URI's brokers pass after pass with the back-off until one accepts
@@ -637,9 +958,8 @@ fn shuffle<T>(v: &mut [T], seed: &mut u64) {
     }
 }
 
-/// Opens a socket to `uri`, replays the connection's state on it and installs it: requests
-/// still waiting for a Response are sent again, then what was issued while reconnecting.
-async fn open_link(inner: &Arc<Inner>, uri: &TcpUri, reconnect: bool) -> Result<(), ClientError> {
+/// Opens a socket to `uri` and exchanges WireFormatInfo.
+async fn handshake(uri: &TcpUri) -> Result<Handshaken, ClientError> {
     let socket = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(uri.addr()))
         .await
         .map_err(|_| ClientError::Timeout(CONNECT_TIMEOUT))??;
@@ -667,6 +987,24 @@ async fn open_link(inner: &Arc<Inner>, uri: &TcpUri, reconnect: bool) -> Result<
     };
     let negotiated = ours.negotiate(&theirs)?;
     framed.codec_mut().apply(&negotiated);
+    Ok(Handshaken { framed, negotiated })
+}
+
+/// Opens a socket to `uri` and makes it the connection's ([`install_link`]).
+async fn open_link(inner: &Arc<Inner>, uri: &TcpUri, reconnect: bool) -> Result<(), ClientError> {
+    let socket = handshake(uri).await?;
+    install_link(inner, uri, socket, reconnect).await
+}
+
+/// Replays the connection's state on `socket` and installs it: requests still waiting for
+/// a Response are sent again, then what was issued while reconnecting.
+async fn install_link(
+    inner: &Arc<Inner>,
+    uri: &TcpUri,
+    socket: Handshaken,
+    reconnect: bool,
+) -> Result<(), ClientError> {
+    let Handshaken { framed, negotiated } = socket;
     let (sink, stream) = framed.split();
 
     let generation = inner.next_generation.fetch_add(1, Ordering::SeqCst);
@@ -682,7 +1020,7 @@ async fn open_link(inner: &Arc<Inner>, uri: &TcpUri, reconnect: bool) -> Result<
         out.clone(),
         generation,
     ));
-    let replayed = replay(inner, &out, reconnect).await;
+    let replayed = replay(inner, &out, generation, reconnect).await;
     if let Err(e) = replayed {
         reader.abort();
         writer.abort();
@@ -724,6 +1062,9 @@ async fn open_link(inner: &Arc<Inner>, uri: &TcpUri, reconnect: bool) -> Result<
             }
             other => {
                 let _ = out.send(Out::Command(other));
+                if let Some(p) = pending.get_mut(&id) {
+                    p.sent_on = generation;
+                }
             }
         }
     }
@@ -745,13 +1086,16 @@ async fn open_link(inner: &Arc<Inner>, uri: &TcpUri, reconnect: bool) -> Result<
     for w in inner.producer_windows().values() {
         w.reset();
     }
+    inner.link_changed.notify_waiters();
     Ok(())
 }
 
-/// ConnectionInfo (same ConnectionId), then every session, producer and consumer.
+/// ConnectionInfo (same ConnectionId), then every session, producer and consumer, on the
+/// socket of `generation`.
 async fn replay(
     inner: &Inner,
     out: &mpsc::UnboundedSender<Out>,
+    generation: u64,
     reconnect: bool,
 ) -> Result<(), ClientError> {
     let info = ConnectionInfo {
@@ -761,7 +1105,7 @@ async fn replay(
         ..Default::default()
     };
     inner
-        .request_on(out, Command::ConnectionInfo(Box::new(info)))
+        .request_on(out, generation, Command::ConnectionInfo(Box::new(info)))
         .await?;
     let (temps, sessions, producers, consumers) = {
         let r = inner.replay();
@@ -774,20 +1118,22 @@ async fn replay(
     };
     for t in temps {
         inner
-            .request_on(out, Command::DestinationInfo(Box::new(t)))
+            .request_on(out, generation, Command::DestinationInfo(Box::new(t)))
             .await?;
     }
     for s in sessions {
-        inner.request_on(out, Command::SessionInfo(s)).await?;
+        inner
+            .request_on(out, generation, Command::SessionInfo(s))
+            .await?;
     }
     for p in producers {
         inner
-            .request_on(out, Command::ProducerInfo(Box::new(p)))
+            .request_on(out, generation, Command::ProducerInfo(Box::new(p)))
             .await?;
     }
     for c in consumers {
         inner
-            .request_on(out, Command::ConsumerInfo(Box::new(c)))
+            .request_on(out, generation, Command::ConsumerInfo(Box::new(c)))
             .await?;
     }
     Ok(())

@@ -30,6 +30,10 @@ pub enum ClientError {
     /// No Response within the request timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// A `failover:` connection was still reconnecting when the failover `timeout` option
+    /// ran out for this send (ActiveMQ's "Failover timeout of … ms reached").
+    #[error("failover timeout of {0:?} reached while reconnecting")]
+    FailoverTimeout(Duration),
     /// Not implemented by this client.
     #[error("not supported: {0}")]
     Unsupported(&'static str),

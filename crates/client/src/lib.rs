@@ -8,7 +8,9 @@
 //! * `connection.rs` — [`Connection`]: the socket (reader and writer tasks), requests and
 //!   their Responses, transparent reconnect for `failover:` (connection, temporary
 //!   destinations, sessions, producers and consumers replayed, in-flight requests resent
-//!   with the same message id, [`ConnectionEvent`]s broadcast), temporary queues.
+//!   with the same message id, [`ConnectionEvent`]s broadcast), sends bounded by the
+//!   failover `timeout` while reconnecting, the move to a priority broker
+//!   (`priorityBackup`), temporary queues.
 //! * `session.rs` — [`Session`]: [`AckMode`]s, local transactions (commit, rollback, typed
 //!   errors when a failover made the outcome rolled back or in doubt), recover.
 //! * `producer.rs` — [`Producer`]: delivery mode, priority, TTL, sync/async sends and the

@@ -2,12 +2,11 @@
 //! (waiting for the broker's Response) or asynchronously within a producer window that the
 //! broker's ProducerAcks reopen.
 
-use crate::connection::REQUEST_TIMEOUT;
 use crate::error::ClientError;
 use crate::message::{now_millis, Message};
 use crate::session::{AckMode, SessionShared};
 use openwire::{Command, DataStructure, Destination, MessageId, ProducerId, RemoveInfo};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -38,8 +37,11 @@ pub struct ProducerOptions {
     /// Sync or async sends.
     pub send_mode: SendMode,
     /// Producer window in bytes (ActiveMQ `jms.producerWindowSize`): async sends wait
-    /// while this many bytes are unacknowledged by the broker's ProducerAcks. `None`: no
-    /// window (the socket's back-pressure only).
+    /// while this many bytes are unacknowledged by the broker's ProducerAcks — like
+    /// Java's `waitForSpace`, as long as it takes (a broker applying producer flow control
+    /// holds the ProducerAck back), ended only by the connection closing or, on a
+    /// `failover:` connection with the `timeout` option, by that timeout. `None`: no window
+    /// (the socket's back-pressure only).
     pub window_size: Option<u32>,
 }
 
@@ -92,6 +94,8 @@ pub(crate) struct ProducerWindow {
     limit: i64,
     used: Mutex<i64>,
     space: Notify,
+    /// The connection is closed: nobody will give space back.
+    closed: AtomicBool,
 }
 
 impl ProducerWindow {
@@ -100,6 +104,7 @@ impl ProducerWindow {
             limit: i64::from(limit),
             used: Mutex::new(0),
             space: Notify::new(),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -108,13 +113,25 @@ impl ProducerWindow {
     }
 
     /// Waits until the window has room, then takes `size` bytes of it (like ActiveMQ's
-    /// `MemoryUsage.waitForSpace`: a message may overshoot the window once).
-    async fn acquire(&self, size: i64) -> Result<(), ClientError> {
-        let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    /// `MemoryUsage.waitForSpace`: a message may overshoot the window once). Without a
+    /// `deadline` it waits as long as it takes, until the connection closes.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Closed`] when the connection closes; [`ClientError::Timeout`] (of
+    /// `timeout`) at `deadline`.
+    pub(crate) async fn acquire(
+        &self,
+        size: i64,
+        deadline: Option<(tokio::time::Instant, Duration)>,
+    ) -> Result<(), ClientError> {
         loop {
             let notified = self.space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            if self.closed.load(Ordering::SeqCst) {
+                return Err(ClientError::Closed);
+            }
             {
                 let mut used = self.used();
                 if *used < self.limit {
@@ -122,8 +139,13 @@ impl ProducerWindow {
                     return Ok(());
                 }
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Err(ClientError::Timeout(REQUEST_TIMEOUT));
+            match deadline {
+                None => notified.await,
+                Some((at, timeout)) => {
+                    if tokio::time::timeout_at(at, notified).await.is_err() {
+                        return Err(ClientError::Timeout(timeout));
+                    }
+                }
             }
         }
     }
@@ -139,6 +161,12 @@ impl ProducerWindow {
     /// A new socket: nothing is owed any more.
     pub(crate) fn reset(&self) {
         *self.used() = 0;
+        self.space.notify_waiters();
+    }
+
+    /// The connection is closed: waiting sends fail.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         self.space.notify_waiters();
     }
 }
@@ -194,8 +222,11 @@ impl Producer {
     /// # Errors
     ///
     /// The connection is closed, the broker refuses a synchronous send (store full, no
-    /// such temporary destination …), or no Response/window space within the request
-    /// timeout.
+    /// such temporary destination …), no Response within the request timeout, or — on a
+    /// `failover:` connection with the `timeout` option — no connection
+    /// ([`ClientError::FailoverTimeout`]) or no window space ([`ClientError::Timeout`])
+    /// within that timeout. Without the option a send waits for the reconnect and for
+    /// window space as long as it takes.
     pub async fn send(
         &self,
         destination: &Destination,
@@ -252,7 +283,9 @@ impl Producer {
             // `None`: the transaction is lost already (failover); commit will say so.
             if let Some(tx) = self.session.transaction_for_send()? {
                 m.transaction_id = Some(tx);
-                inner.send(Command::Message(Box::new(m)))?;
+                inner
+                    .send_message(Command::Message(Box::new(m)), inner.send_deadline())
+                    .await?;
             }
             return Ok(id);
         }
@@ -264,11 +297,16 @@ impl Producer {
         if sync {
             inner.request(Command::Message(Box::new(m))).await?;
         } else {
+            // One deadline for the window and the reconnect together.
+            let deadline = inner.send_deadline();
             if let Some(w) = &self.window {
                 let size = i64::try_from(1024 + m.payload_size()).unwrap_or(i64::MAX);
-                w.acquire(size).await?;
+                let timeout = inner.failover_timeout().unwrap_or_default();
+                w.acquire(size, deadline.map(|d| (d, timeout))).await?;
             }
-            inner.send(Command::Message(Box::new(m)))?;
+            inner
+                .send_message(Command::Message(Box::new(m)), deadline)
+                .await?;
         }
         Ok(id)
     }
@@ -284,5 +322,53 @@ impl Drop for Producer {
             object_id: Some(DataStructure::ProducerId(self.id.clone())),
             ..Default::default()
         })));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full window waits for as long as the ProducerAck takes (an hour of paused clock
+    /// here, far past any fixed request timeout) and goes on once space is given back.
+    #[tokio::test(start_paused = true)]
+    async fn full_window_waits_until_space_comes_back() {
+        let window = Arc::new(ProducerWindow::new(10));
+        window.acquire(10, None).await.expect("empty window");
+        let waiting = tokio::spawn({
+            let window = window.clone();
+            async move { window.acquire(5, None).await }
+        });
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert!(!waiting.is_finished(), "gave up while the window was full");
+        window.release(10);
+        waiting.await.expect("task").expect("space came back");
+    }
+
+    /// With a deadline (the failover `timeout`) a full window fails with that timeout; a
+    /// closed connection fails a waiting send at once.
+    #[tokio::test(start_paused = true)]
+    async fn full_window_fails_at_the_deadline_or_on_close() {
+        let window = Arc::new(ProducerWindow::new(10));
+        window.acquire(10, None).await.expect("empty window");
+        let timeout = Duration::from_millis(500);
+        let at = tokio::time::Instant::now() + timeout;
+        let err = window
+            .acquire(1, Some((at, timeout)))
+            .await
+            .expect_err("window stays full");
+        assert!(
+            matches!(err, ClientError::Timeout(t) if t == timeout),
+            "{err}"
+        );
+
+        let waiting = tokio::spawn({
+            let window = window.clone();
+            async move { window.acquire(1, None).await }
+        });
+        tokio::task::yield_now().await;
+        window.close();
+        let err = waiting.await.expect("task").expect_err("closed");
+        assert!(matches!(err, ClientError::Closed), "{err}");
     }
 }

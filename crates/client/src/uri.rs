@@ -271,17 +271,38 @@ impl FailoverUri {
     /// The brokers with the `nested.` options added to each (they override the URI's own,
     /// as in ActiveMQ, where they are appended to each query).
     pub fn connect_uris(&self) -> Vec<TcpUri> {
-        self.uris
+        self.uris.iter().map(|u| self.with_nested(u)).collect()
+    }
+
+    /// The brokers a `priorityBackup` connection on a non-priority broker keeps trying to
+    /// move to, in order: `priorityURIs`, else the first broker of the list; with the
+    /// `nested.` options. Empty without `priorityBackup`.
+    pub fn priority_connect_uris(&self) -> Vec<TcpUri> {
+        if !self.options.priority_backup {
+            return Vec::new();
+        }
+        if self.options.priority_uris.is_empty() {
+            return self
+                .uris
+                .first()
+                .map(|u| self.with_nested(u))
+                .into_iter()
+                .collect();
+        }
+        self.options
+            .priority_uris
             .iter()
-            .map(|u| {
-                let mut u = u.clone();
-                for (k, v) in &self.options.nested {
-                    u.options.retain(|(name, _)| name != k);
-                    u.options.push((k.clone(), v.clone()));
-                }
-                u
-            })
+            .map(|u| self.with_nested(u))
             .collect()
+    }
+
+    fn with_nested(&self, uri: &TcpUri) -> TcpUri {
+        let mut u = uri.clone();
+        for (k, v) in &self.options.nested {
+            u.options.retain(|(name, _)| name != k);
+            u.options.push((k.clone(), v.clone()));
+        }
+        u
     }
 }
 
@@ -327,10 +348,17 @@ pub struct FailoverOptions {
     pub randomize: bool,
     /// The reconnect back-off and attempt limits.
     pub reconnect: ReconnectPolicy,
-    /// `timeout` (-1 = none): how long a send waits for a connection before failing; `None`
-    /// for -1 or 0 (ActiveMQ only applies a timeout greater than zero).
+    /// `timeout` (-1 = none): while the connection is reconnecting, how long a send (a
+    /// message, or a request such as creating a session or consumer) waits for it before
+    /// failing with [`ClientError::FailoverTimeout`](crate::ClientError::FailoverTimeout)
+    /// (ActiveMQ bounds message sends only); it also bounds an async send's wait for
+    /// producer window space. `None` for -1 or 0 (ActiveMQ only applies a timeout greater
+    /// than zero): wait as long as it takes, until the connection closes or gives up.
     pub timeout: Option<Duration>,
-    /// `priorityBackup` (false): keep trying to move back to a priority broker.
+    /// `priorityBackup` (false): while connected to a non-priority broker, keep trying the
+    /// priority brokers ([`FailoverUri::priority_connect_uris`]) after each wait of the
+    /// reconnect back-off and move to the first that accepts, replaying the state there as
+    /// a reconnect does.
     pub priority_backup: bool,
     /// `priorityURIs` (empty: the first URI is the priority one), comma-separated.
     pub priority_uris: Vec<TcpUri>,

@@ -281,6 +281,10 @@ async fn connect_openwire(url: &str, json: bool) -> anyhow::Result<Connection> {
                     println!("{}", json!({"event": "resumed", "broker": b}));
                 }
                 ConnectionEvent::Resumed(b) => println!("resumed on {b}"),
+                ConnectionEvent::MovedToPriority(b) if json => {
+                    println!("{}", json!({"event": "moved-to-priority", "broker": b}));
+                }
+                ConnectionEvent::MovedToPriority(b) => println!("moved to priority broker {b}"),
             }
         }
     });

@@ -306,6 +306,29 @@ fn option_priority_backup_and_uris() {
 }
 
 #[test]
+fn priority_connect_uris_are_what_a_priority_backup_connection_moves_to() {
+    // Without priorityBackup there is nothing to move to, priorityURIs or not.
+    let f = failover("failover:(tcp://a:1,tcp://b:2)?priorityURIs=tcp://b:2");
+    assert!(f.priority_connect_uris().is_empty());
+
+    // Default: the first broker of the list, with the nested options.
+    let f = failover(
+        "failover:(tcp://a:1,tcp://b:2)?priorityBackup=true&nested.wireFormat.maxInactivityDuration=0",
+    );
+    let p = f.priority_connect_uris();
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].addr(), "a:1");
+    assert_eq!(p[0].option("wireFormat.maxInactivityDuration"), Some("0"));
+
+    // priorityURIs, in their order.
+    let f = failover(
+        "failover:(tcp://a:1,tcp://b:2,tcp://c:3)?priorityBackup=true&priorityURIs=tcp://c:3,tcp://b:2",
+    );
+    let addrs: Vec<String> = f.priority_connect_uris().iter().map(TcpUri::addr).collect();
+    assert_eq!(addrs, ["c:3", "b:2"]);
+}
+
+#[test]
 fn option_update_uris_supported() {
     assert!(!opts("updateURIsSupported=false").update_uris_supported);
 }

@@ -2,7 +2,7 @@
 //! master is SIGKILLed under load (`testkit::TestCluster`).
 
 use crate::load;
-use client::{AckMode, Connection, ConnectionEvent, ConsumerOptions, Destination};
+use client::{Connection, ConnectionEvent, Destination};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,19 +39,8 @@ async fn failover_across_master_kills_loses_no_acknowledged_send() {
     let producer_conn = Connection::connect(&url).await.expect("connect producer");
     let mut producer_events = producer_conn.events();
     let consumer_conn = Connection::connect(&url).await.expect("connect consumer");
-    let psession = producer_conn
-        .create_session(AckMode::Auto)
-        .await
-        .expect("session");
-    let producer = psession.create_producer().await.expect("producer");
-    let csession = consumer_conn
-        .create_session(AckMode::Auto)
-        .await
-        .expect("session");
-    let consumer = csession
-        .create_consumer(&queue, ConsumerOptions::default().prefetch(PREFETCH))
-        .await
-        .expect("consumer");
+    let (producer, _csession, consumer) =
+        load::open_producer_and_consumer(&producer_conn, &consumer_conn, &queue, PREFETCH).await;
 
     let sent = Arc::new(AtomicUsize::new(0));
     let sending = load::spawn_sender(

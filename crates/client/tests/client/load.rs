@@ -2,12 +2,38 @@
 //! tests: what every send that returned Ok was, how often each message arrived, and how
 //! many sends have returned so far (to time the faults).
 
-use client::{Consumer, Destination, Message, Producer};
+use client::{
+    AckMode, Connection, Consumer, ConsumerOptions, Destination, Message, Producer, Session,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
+
+/// A producer in an AUTO session of `producer_conn`, and an AUTO session of
+/// `consumer_conn` with a consumer on `queue` taking `prefetch` messages at a time.
+pub async fn open_producer_and_consumer(
+    producer_conn: &Connection,
+    consumer_conn: &Connection,
+    queue: &Destination,
+    prefetch: i32,
+) -> (Producer, Session, Consumer) {
+    let psession = producer_conn
+        .create_session(AckMode::Auto)
+        .await
+        .expect("session");
+    let producer = psession.create_producer().await.expect("producer");
+    let csession = consumer_conn
+        .create_session(AckMode::Auto)
+        .await
+        .expect("session");
+    let consumer = csession
+        .create_consumer(queue, ConsumerOptions::default().prefetch(prefetch))
+        .await
+        .expect("consumer");
+    (producer, csession, consumer)
+}
 
 /// Sends `m0`…`m{count-1}` to `queue`, one every `pace`; `sent` counts returned sends. A
 /// failed send fails the test. Returns the producer and the texts sent.

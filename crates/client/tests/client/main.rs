@@ -2,12 +2,14 @@
 //! feature and for failover through a cutting proxy; ActiveMQ 5.17 (`activemq.rs`) for the
 //! same feature checks (`checks.rs`) when Debian's `activemq` is installed; the `ferromq`
 //! CLI commands that use the client (`cli.rs`); failover across master kills in a
-//! replicated cluster (`cluster.rs`).
+//! replicated cluster (`cluster.rs`); the failover `timeout` and `priorityBackup` options
+//! and blocked producer windows (`failover_options.rs`).
 
 mod activemq;
 mod checks;
 mod cli;
 mod cluster;
+mod failover_options;
 mod load;
 
 use checks::Target;
@@ -217,22 +219,13 @@ async fn failover_survives_two_cuts_without_losing_persistent_messages() {
     let mut producer_events = producer_conn.events();
     let mut consumer_events = consumer_conn.events();
 
-    let psession = producer_conn
-        .create_session(AckMode::Auto)
-        .await
-        .expect("session");
-    let producer = psession.create_producer().await.expect("producer");
-    let csession = consumer_conn
-        .create_session(AckMode::Auto)
-        .await
-        .expect("session");
-    let consumer = csession
-        .create_consumer(
-            &Destination::queue("client-failover"),
-            ConsumerOptions::default().prefetch(PREFETCH),
-        )
-        .await
-        .expect("consumer");
+    let (producer, csession, consumer) = load::open_producer_and_consumer(
+        &producer_conn,
+        &consumer_conn,
+        &Destination::queue("client-failover"),
+        PREFETCH,
+    )
+    .await;
 
     let sent = Arc::new(AtomicUsize::new(0));
     // Paced so that both cuts land in the middle of the run.
