@@ -665,10 +665,21 @@ impl Connection {
             ))),
             ..Default::default()
         };
-        let removed = self
-            .inner
-            .request(Command::RemoveInfo(Box::new(remove)))
-            .await;
+        // A `failover:` connection that is reconnecting answers its own RemoveInfo, as
+        // ActiveMQ's FailoverTransport does: nothing is left to remove on a broker it is
+        // not connected to, and closing must not wait for a reconnect that may not come.
+        let disconnected = self.inner.failover.is_some() && self.inner.link().out.is_none();
+        let removed = if disconnected {
+            tracing::debug!(
+                "connection {}: closed while reconnecting; RemoveInfo answered locally",
+                self.inner.connection_id
+            );
+            Ok(())
+        } else {
+            self.inner
+                .request(Command::RemoveInfo(Box::new(remove)))
+                .await
+        };
         self.inner.closing.store(true, Ordering::SeqCst);
         self.inner.link_changed.notify_waiters();
         if let Some(s) = self.supervisor.take() {

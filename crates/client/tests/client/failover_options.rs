@@ -373,3 +373,36 @@ async fn blocked_async_send_completes_once_the_window_frees() {
     producer_conn.close().await.expect("close");
     consumer_conn.close().await.expect("close");
 }
+
+/// Closing a `failover:` connection while its only broker is down returns at once (the
+/// RemoveInfo is answered locally, as ActiveMQ's FailoverTransport does) instead of
+/// waiting for a reconnect; the broker is not needed for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_while_reconnecting_returns_without_the_broker() {
+    /// Generous against the 30 s a request waits for an answer (not a timing assertion:
+    /// the close must return, not hang on the missing broker).
+    const CLOSE_RETURNS: Duration = Duration::from_secs(10);
+    let mut broker = TestBroker::start();
+    let url = format!(
+        "failover:(tcp://{})?initialReconnectDelay=10&maxReconnectDelay=100",
+        broker.openwire_addr()
+    );
+    let conn = Connection::connect(&url).await.expect("connect");
+    let session = conn.create_session(AckMode::Auto).await.expect("session");
+    drop(session);
+    let mut events = conn.events();
+    eprintln!("--- broker stopped; the connection is reconnecting");
+    assert!(broker.stop(), "broker stops cleanly");
+    expect_event(
+        &mut events,
+        |e| matches!(e, ConnectionEvent::Interrupted),
+        "interrupted",
+    )
+    .await;
+    eprintln!("--- close while reconnecting");
+    let closed = tokio::time::timeout(CLOSE_RETURNS, conn.close()).await;
+    assert!(
+        matches!(closed, Ok(Ok(()))),
+        "close returned {closed:?} (Err(Elapsed) = it waited for the broker)"
+    );
+}
