@@ -260,10 +260,11 @@ impl Broker {
         self.core().with_state(|s| s.close_consumer(consumer));
     }
 
-    /// Deletes a durable subscription and its messages.
+    /// Deletes a durable subscription of this connection's client id and its messages
+    /// (a client's unsubscribe).
     ///
     /// # Errors
-    /// `NoSuchSubscription`, `SubscriptionInUse`, store failures.
+    /// `DurableNeedsClientId`, `NoSuchSubscription`, `SubscriptionInUse`, store failures.
     pub async fn remove_durable(
         &self,
         connection: ConnectionId,
@@ -273,16 +274,26 @@ impl Broker {
             .core()
             .with_state(|s| s.client_id(connection))
             .ok_or(BrokerError::DurableNeedsClientId)?;
-        let key = DurableName {
+        self.remove_subscription(DurableName {
             client_id,
             name: name.to_string(),
-        };
+        })
+        .await
+    }
+
+    /// Deletes a durable subscription and its messages through the store
+    /// (`RemoveSubscription`, so it stays deleted after a restart); refused while it has
+    /// an active consumer, as in ActiveMQ.
+    ///
+    /// # Errors
+    /// `NoSuchSubscription`, `SubscriptionInUse`, store failures.
+    pub async fn remove_subscription(&self, key: DurableName) -> Result<(), BrokerError> {
         let active = self
             .core()
             .with_state(|s| s.durables.get(&key).map(|d| d.consumer.is_some()));
         match active {
-            None => return Err(BrokerError::NoSuchSubscription(name.to_string())),
-            Some(true) => return Err(BrokerError::SubscriptionInUse(name.to_string())),
+            None => return Err(BrokerError::NoSuchSubscription(key.name)),
+            Some(true) => return Err(BrokerError::SubscriptionInUse(key.name)),
             Some(false) => {}
         }
         self.inner

@@ -64,6 +64,8 @@ pub struct ConnectionInfo {
     pub client_id: Option<String>,
     pub remote: Option<String>,
     pub protocol: Option<&'static str>,
+    /// Sessions open (OpenWire: SessionInfo added and not removed; STOMP: always 1).
+    pub sessions: usize,
     pub consumers: usize,
 }
 
@@ -167,6 +169,7 @@ impl Broker {
                     client_id: c.client_id.clone(),
                     remote: c.remote.clone(),
                     protocol: c.protocol,
+                    sessions: c.sessions,
                     consumers: c.consumers.len(),
                 })
                 .collect()
@@ -186,6 +189,15 @@ impl Broker {
             if let Some(c) = s.connections.get_mut(&connection) {
                 c.remote = Some(remote.to_string());
                 c.protocol = Some(protocol);
+            }
+        });
+    }
+
+    /// Records how many sessions a connection has open, for operators.
+    pub fn set_sessions(&self, connection: ConnectionId, sessions: usize) {
+        self.core().with_state(|s| {
+            if let Some(c) = s.connections.get_mut(&connection) {
+                c.sessions = sessions;
             }
         });
     }
@@ -549,6 +561,7 @@ mod tests {
         let b = broker();
         let c = b.connect(Some("client-a".into())).unwrap();
         b.describe_connection(c, "127.0.0.1:5000".parse().unwrap(), "stomp");
+        b.set_sessions(c, 1);
         b.send(message("q", "m1", true)).await.unwrap();
         let outbox = crate::outbox::Outbox::new();
         b.subscribe(
@@ -566,6 +579,7 @@ mod tests {
         assert_eq!(conns[0].client_id.as_deref(), Some("client-a"));
         assert_eq!(conns[0].remote.as_deref(), Some("127.0.0.1:5000"));
         assert_eq!(conns[0].protocol, Some("stomp"));
+        assert_eq!(conns[0].sessions, 1);
         b.create_queue("made").await.unwrap();
         assert!(b.has_queue("made"));
         b.delete_queue("made").await.unwrap();

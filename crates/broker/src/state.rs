@@ -38,6 +38,8 @@ pub(crate) struct ConnectionState {
     /// Who is connected, for operators (set by the protocol handler after `connect`).
     pub remote: Option<String>,
     pub protocol: Option<&'static str>,
+    /// Sessions the client has open (reported by the protocol handler).
+    pub sessions: usize,
 }
 
 /// One destination's numbers for operators and tests.
@@ -381,6 +383,7 @@ impl State {
                 temporary: Vec::new(),
                 remote: None,
                 protocol: None,
+                sessions: 0,
             },
         );
         Ok(id)

@@ -5,7 +5,8 @@ use crate::console_state::ConsoleState;
 use crate::error::ApiError;
 use crate::message_view::Outgoing;
 use broker::introspect::MAX_MOVE;
-use broker::Destination;
+use broker::store::DurableName;
+use broker::{BrokerError, Destination};
 
 /// Names an operator may give a queue: non-empty, no wildcards, no control characters.
 ///
@@ -50,6 +51,39 @@ impl ConsoleState {
         let purged = self.broker.purge_queue(name).await?;
         tracing::info!(%user, queue = %name, purged, "console: queue purged");
         Ok(purged)
+    }
+
+    /// Deletes a durable subscription and the messages kept for it.
+    ///
+    /// # Errors
+    /// No such subscription; `Conflict` while it has an active consumer; store failures.
+    pub async fn delete_subscription(
+        &self,
+        user: &str,
+        client_id: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
+        let key = DurableName {
+            client_id: client_id.to_string(),
+            name: name.to_string(),
+        };
+        match self.broker.remove_subscription(key).await {
+            Ok(()) => {}
+            Err(BrokerError::NoSuchSubscription(_)) => {
+                return Err(ApiError::NotFound(format!(
+                    "no durable subscription {name:?} of client {client_id:?}"
+                )))
+            }
+            Err(BrokerError::SubscriptionInUse(_)) => {
+                return Err(ApiError::Conflict(format!(
+                    "durable subscription {name:?} of client {client_id:?} is in use (it has an \
+                     active consumer): close the consumer first"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(%user, %client_id, subscription = %name, "console: durable subscription deleted");
+        Ok(())
     }
 
     /// Sends a message to a queue; returns its message id.

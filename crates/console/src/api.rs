@@ -3,11 +3,11 @@
 use crate::auth::ApiUser;
 use crate::console_state::Shared;
 use crate::error::ApiError;
-use crate::listing::{select_queues, ListQuery, MAX_LIMIT};
+use crate::listing::{select, select_queues, ListQuery, MAX_LIMIT};
 use crate::message_view::{full_json, summary_json, Outgoing};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use broker::Destination;
 use serde::Deserialize;
@@ -31,6 +31,10 @@ pub fn router() -> Router<Shared> {
         .route("/api/v1/queues/{name}/move", post(move_messages))
         .route("/api/v1/topics", get(topics))
         .route("/api/v1/subscriptions", get(subscriptions))
+        .route(
+            "/api/v1/subscriptions/{client_id}/{name}",
+            delete(delete_subscription),
+        )
         .route("/api/v1/connections", get(connections))
         .route("/api/v1/cluster", get(cluster))
 }
@@ -88,12 +92,14 @@ async fn list_queues(
     Query(q): Query<ListQuery>,
 ) -> Json<Value> {
     let (total, page) = select_queues(state.broker.queues(), &q);
-    Json(json!({
-        "total": total,
-        "offset": q.offset(),
-        "limit": q.limit(),
-        "queues": page.iter().map(queue_json).collect::<Vec<_>>(),
-    }))
+    Json(list_json(&q, total, "queues", page.iter().map(queue_json)))
+}
+
+/// One page of a list: `{total, offset, limit, <key>: [rows]}`.
+fn list_json(q: &ListQuery, total: usize, key: &str, rows: impl Iterator<Item = Value>) -> Value {
+    let mut out = json!({"total": total, "offset": q.offset(), "limit": q.limit()});
+    out[key] = Value::Array(rows.collect());
+    out
 }
 
 async fn get_queue(
@@ -214,16 +220,16 @@ async fn move_messages(
     Ok(Json(json!({"moved": moved})))
 }
 
-async fn topics(_user: ApiUser, State(state): State<Shared>) -> Json<Value> {
-    let topics: Vec<Value> = state
-        .broker
-        .topics()
-        .iter()
-        .map(|t| {
-            json!({"name": t.name, "enqueued": t.enqueued, "consumers": t.consumers, "durables": t.durables})
-        })
-        .collect();
-    Json(json!({ "topics": topics }))
+async fn topics(
+    _user: ApiUser,
+    State(state): State<Shared>,
+    Query(q): Query<ListQuery>,
+) -> Json<Value> {
+    let (total, page) = select(state.broker.topics(), &q);
+    let rows = page.iter().map(|t| {
+        json!({"name": t.name, "enqueued": t.enqueued, "consumers": t.consumers, "durables": t.durables})
+    });
+    Json(list_json(&q, total, "topics", rows))
 }
 
 async fn subscriptions(_user: ApiUser, State(state): State<Shared>) -> Json<Value> {
@@ -239,6 +245,15 @@ async fn subscriptions(_user: ApiUser, State(state): State<Shared>) -> Json<Valu
     Json(json!({ "subscriptions": subs }))
 }
 
+async fn delete_subscription(
+    ApiUser(user): ApiUser,
+    State(state): State<Shared>,
+    Path((client_id, name)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.delete_subscription(&user, &client_id, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn connections(_user: ApiUser, State(state): State<Shared>) -> Json<Value> {
     let conns: Vec<Value> = state
         .broker
@@ -246,7 +261,7 @@ async fn connections(_user: ApiUser, State(state): State<Shared>) -> Json<Value>
         .iter()
         .map(|c| {
             json!({"id": c.id, "client_id": c.client_id, "remote_address": c.remote,
-                   "protocol": c.protocol, "consumers": c.consumers})
+                   "protocol": c.protocol, "sessions": c.sessions, "consumers": c.consumers})
         })
         .collect();
     Json(json!({ "connections": conns }))

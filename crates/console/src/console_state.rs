@@ -17,6 +17,8 @@ pub struct ConsoleState {
     pub rates: RateHistory,
     /// This node's role and its cluster.
     pub cluster: Arc<dyn ClusterView>,
+    /// The store's fsync latency, for `/metrics`.
+    pub fsync_latency: Option<crate::latency_histogram::HistogramSource>,
     /// Per-process counter for ids of messages the console sends.
     pub sent: std::sync::atomic::AtomicU64,
     /// Turns true when the broker shuts down: long waits (`GET /api/message`) end then.

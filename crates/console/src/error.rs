@@ -35,6 +35,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The change conflicts with the broker's state (e.g. a subscription in use).
+    #[error("{0}")]
+    Conflict(String),
     #[error("broker: {0}")]
     Broker(#[from] broker::BrokerError),
 }
@@ -45,7 +48,10 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::Broker(broker::BrokerError::NoSuchQueue(_)) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Broker(
+                broker::BrokerError::NoSuchQueue(_) | broker::BrokerError::NoSuchSubscription(_),
+            ) => StatusCode::NOT_FOUND,
             ApiError::Broker(broker::BrokerError::TooManyMessages { .. }) => {
                 StatusCode::BAD_REQUEST
             }

@@ -11,7 +11,8 @@
 //!   [`api`]: the JSON API (described in `openapi.json`); [`rest`]: `/api/message`;
 //!   [`metrics`]: `/metrics`; [`pages`]: the HTML pages; [`listing`], [`message_view`]:
 //!   what the API and the pages share; [`escape`]: HTML, URL and label escaping;
-//!   [`rate_history`]: message rates for the overview and its live chart.
+//!   [`rate_history`]: message rates for the overview and its live chart;
+//!   [`latency_histogram`]: the journal's fsync latency, as the binary hands it over.
 //! - [`console_state`]: what every handler shares; [`cluster_view`]: this node's role and
 //!   cluster, as the binary tells it.
 
@@ -22,6 +23,7 @@ pub mod cluster_view;
 pub mod console_state;
 pub mod error;
 pub mod escape;
+pub mod latency_histogram;
 pub mod listing;
 pub mod login_limiter;
 pub mod message_view;
@@ -34,6 +36,7 @@ pub mod users;
 
 pub use cluster_view::{ClusterNode, ClusterView, LocalRaft, NodesFuture, Standalone};
 pub use error::ConsoleError;
+pub use latency_histogram::{HistogramSource, LatencyHistogram};
 pub use users::{hash_password, UserEntry};
 
 use axum::http::StatusCode;
@@ -57,6 +60,8 @@ pub struct ConsoleSettings {
     pub data_dir: PathBuf,
     /// This node's role and cluster ([`Standalone`] for a single node).
     pub cluster: Arc<dyn ClusterView>,
+    /// The store's fsync latency for `/metrics` (`None`: the store does not fsync).
+    pub fsync_latency: Option<HistogramSource>,
 }
 
 /// The console's routes (without the listener), for [`start`] and tests.
@@ -150,6 +155,7 @@ pub async fn start(
         rates: Default::default(),
         shutdown: shutdown.clone(),
         cluster: settings.cluster,
+        fsync_latency: settings.fsync_latency,
         sent: Default::default(),
         started_ms: broker::message::now_millis(),
     });

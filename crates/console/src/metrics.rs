@@ -1,9 +1,11 @@
-//! Prometheus `/metrics` (text format 0.0.4): broker-wide counters and gauges, per-queue
-//! and per-topic series, connections. HTTP Basic auth like the API.
+//! Prometheus `/metrics` (text format 0.0.4): broker-wide counters and gauges, the
+//! journal's fsync latency histogram, Raft numbers, per-queue and per-topic series,
+//! connections. HTTP Basic auth like the API.
 
 use crate::auth::ApiUser;
 use crate::console_state::Shared;
 use crate::escape::label;
+use crate::latency_histogram::LatencyHistogram;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -45,6 +47,18 @@ pub async fn metrics(_user: ApiUser, State(state): State<Shared>) -> impl IntoRe
 
 fn metric(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Writes a histogram: `NAME_bucket{le=...}` (cumulative, ending with `+Inf`), `NAME_sum`,
+/// `NAME_count`.
+fn histogram(out: &mut String, name: &str, help: &str, h: &LatencyHistogram) {
+    metric(out, name, "histogram", help);
+    for (le, n) in &h.buckets {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "{name}_sum {}", h.sum_seconds);
+    let _ = writeln!(out, "{name}_count {}", h.count);
 }
 
 pub fn render(state: &Shared) -> String {
@@ -123,6 +137,14 @@ pub fn render(state: &Shared) -> String {
     for (name, kind, help, value) in simple {
         metric(&mut out, name, kind, help);
         let _ = writeln!(out, "{name} {value}");
+    }
+    if let Some(read) = &state.fsync_latency {
+        histogram(
+            &mut out,
+            "ferromq_journal_fsync_seconds",
+            "Duration of the journal's fsyncs (group commit, segment roll, truncation).",
+            &read(),
+        );
     }
     metric(&mut out, "ferromq_role", "gauge", "1 for this node's role.");
     let _ = writeln!(out, "ferromq_role{{role=\"{}\"}} 1", label(&role));

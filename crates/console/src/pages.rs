@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages for browsers: a login form, then overview, queues (with
-//! actions), one queue's messages, one message, topics, connections.
+//! actions), one queue's messages, one message, topics and durable subscriptions (with
+//! delete), connections, cluster.
 //!
 //! Every name, body and property goes through [`html`] (text and attributes) or
 //! [`url_component`] (links); every form that changes something carries the session's
@@ -10,7 +11,7 @@ use crate::auth::{check_password, PageUser};
 use crate::console_state::Shared;
 use crate::error::ApiError;
 use crate::escape::{hex, html, url_component};
-use crate::listing::{select_queues, ListQuery};
+use crate::listing::{select, select_queues, ListQuery, Listed};
 use crate::message_view::{body_kind_name, body_size, body_text, Outgoing};
 use crate::sessions::{same_secret, COOKIE};
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -40,6 +41,10 @@ pub fn router() -> Router<Shared> {
         .route("/queues/{name}/messages/{id}", get(message))
         .route("/queues/{name}/messages/{id}/move", post(move_message))
         .route("/topics", get(topics))
+        .route(
+            "/subscriptions/{client_id}/{name}/delete",
+            post(delete_subscription),
+        )
         .route("/connections", get(connections))
         .route("/cluster", get(cluster))
 }
@@ -273,37 +278,103 @@ fn queue_link(name: &str) -> String {
     format!("/queues/{}", url_component(name))
 }
 
+/// The parts every list page (queues, topics) shares: the filter form, column headers
+/// that sort (a second click reverses), and previous/next links, all keeping the query.
+struct ListControls<'a> {
+    /// The page's path: `/queues` or `/topics`.
+    path: &'static str,
+    q: &'a ListQuery,
+    sort: &'static str,
+}
+
+impl<'a> ListControls<'a> {
+    fn new<T: Listed>(path: &'static str, q: &'a ListQuery) -> ListControls<'a> {
+        ListControls {
+            path,
+            q,
+            sort: q.sort_key::<T>(),
+        }
+    }
+
+    fn filter(&self) -> &str {
+        self.q.filter.as_deref().unwrap_or("")
+    }
+
+    fn filter_form(&self) -> String {
+        format!(
+            "<form method=\"get\" action=\"{}\"><input name=\"filter\" value=\"{}\" placeholder=\"filter\">\
+             <button>Filter</button></form>",
+            self.path,
+            html(self.filter())
+        )
+    }
+
+    /// `<th>` cells for `(sort key, label)` columns.
+    fn headers(&self, columns: &[(&str, &str)]) -> String {
+        let mut out = String::new();
+        for (key, label) in columns {
+            let order = if self.sort == *key && !self.q.descending() {
+                "desc"
+            } else {
+                "asc"
+            };
+            let _ = write!(
+                out,
+                "<th><a href=\"{}?filter={}&amp;sort={key}&amp;order={order}\">{label}</a></th>",
+                self.path,
+                url_component(self.filter())
+            );
+        }
+        out
+    }
+
+    fn pager(&self, total: usize) -> String {
+        let (offset, limit) = (self.q.offset(), self.q.limit());
+        let base = format!(
+            "{}?filter={}&amp;sort={}&amp;order={}&amp;limit={limit}",
+            self.path,
+            url_component(self.filter()),
+            self.sort,
+            if self.q.descending() { "desc" } else { "asc" }
+        );
+        let mut out = String::new();
+        if offset > 0 {
+            let _ = write!(
+                out,
+                "<a href=\"{base}&amp;offset={}\">previous</a> ",
+                offset.saturating_sub(limit)
+            );
+        }
+        if offset + limit < total {
+            let _ = write!(
+                out,
+                "<a href=\"{base}&amp;offset={}\">next</a>",
+                offset + limit
+            );
+        }
+        out
+    }
+}
+
 async fn queues(
     State(state): State<Shared>,
     user: PageUser,
     Query(q): Query<ListQuery>,
 ) -> Html<String> {
     let (total, page) = select_queues(state.broker.queues(), &q);
-    let filter = q.filter.clone().unwrap_or_default();
-    let sort_link = |key: &str, label: &str| {
-        let order = if q.sort_key() == key && !q.descending() {
-            "desc"
-        } else {
-            "asc"
-        };
-        format!(
-            "<a href=\"/queues?filter={}&amp;sort={key}&amp;order={order}\">{label}</a>",
-            url_component(&filter)
-        )
-    };
+    let list = ListControls::new::<broker::QueueInfo>("/queues", &q);
     let mut body = format!(
-        "<form method=\"get\" action=\"/queues\"><input name=\"filter\" value=\"{}\" placeholder=\"filter\">\
-         <button>Filter</button></form>\
-         <form method=\"post\" action=\"/queues\">{}<input name=\"name\" placeholder=\"new queue\">\
-         <button>Create</button></form><p>{total} queues</p><table><tr><th>{}</th><th>{}</th><th>{}</th>\
-         <th>{}</th><th>{}</th><th>actions</th></tr>",
-        html(&filter),
+        "{}<form method=\"post\" action=\"/queues\">{}<input name=\"name\" placeholder=\"new queue\">\
+         <button>Create</button></form><p>{total} queues</p><table><tr>{}<th>actions</th></tr>",
+        list.filter_form(),
         csrf_field(&user),
-        sort_link("name", "Name"),
-        sort_link("pending", "Pending"),
-        sort_link("consumers", "Consumers"),
-        sort_link("enqueued", "Enqueued"),
-        sort_link("dequeued", "Dequeued"),
+        list.headers(&[
+            ("name", "Name"),
+            ("pending", "Pending"),
+            ("consumers", "Consumers"),
+            ("enqueued", "Enqueued"),
+            ("dequeued", "Dequeued"),
+        ]),
     );
     for i in &page {
         let name = i.destination.name();
@@ -326,28 +397,7 @@ async fn queues(
         );
     }
     body.push_str("</table>");
-    let offset = q.offset();
-    let limit = q.limit();
-    let base = format!(
-        "/queues?filter={}&amp;sort={}&amp;order={}&amp;limit={limit}",
-        url_component(&filter),
-        q.sort_key(),
-        if q.descending() { "desc" } else { "asc" }
-    );
-    if offset > 0 {
-        let _ = write!(
-            body,
-            "<a href=\"{base}&amp;offset={}\">previous</a> ",
-            offset.saturating_sub(limit)
-        );
-    }
-    if offset + limit < total {
-        let _ = write!(
-            body,
-            "<a href=\"{base}&amp;offset={}\">next</a>",
-            offset + limit
-        );
-    }
+    body.push_str(&list.pager(total));
     layout("Queues", Some(&user), &body)
 }
 
@@ -592,9 +642,24 @@ async fn move_message(
 
 // ----- topics and connections ----------------------------------------------------------
 
-async fn topics(State(state): State<Shared>, user: PageUser) -> Html<String> {
-    let mut body = String::from("<table><tr><th>Topic</th><th>Enqueued</th><th>Consumers</th><th>Durable subscriptions</th></tr>");
-    for t in state.broker.topics() {
+async fn topics(
+    State(state): State<Shared>,
+    user: PageUser,
+    Query(q): Query<ListQuery>,
+) -> Html<String> {
+    let (total, page) = select(state.broker.topics(), &q);
+    let list = ListControls::new::<broker::introspect::TopicInfo>("/topics", &q);
+    let mut body = format!(
+        "{}<p>{total} topics</p><table><tr>{}</tr>",
+        list.filter_form(),
+        list.headers(&[
+            ("name", "Topic"),
+            ("enqueued", "Enqueued"),
+            ("consumers", "Consumers"),
+            ("durables", "Durable subscriptions"),
+        ]),
+    );
+    for t in &page {
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -604,33 +669,60 @@ async fn topics(State(state): State<Shared>, user: PageUser) -> Html<String> {
             t.durables
         );
     }
-    body.push_str("</table><h2>Durable subscriptions</h2><table><tr><th>Client id</th><th>Name</th><th>Topic</th><th>Selector</th><th>Pending</th><th>Active</th></tr>");
+    body.push_str("</table>");
+    body.push_str(&list.pager(total));
+    body.push_str("<h2>Durable subscriptions</h2><table><tr><th>Client id</th><th>Name</th><th>Topic</th><th>Selector</th><th>Pending</th><th>Active</th><th>actions</th></tr>");
     for d in state.broker.durable_subscriptions() {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>\
+             <form class=\"inline\" method=\"post\" action=\"{}\">{}<button>Delete</button></form></td></tr>",
             html(&d.client_id),
             html(&d.name),
             html(&d.topic),
             html(d.selector.as_deref().unwrap_or("")),
             d.pending,
-            d.active
+            d.active,
+            html(&format!(
+                "/subscriptions/{}/{}/delete",
+                url_component(&d.client_id),
+                url_component(&d.name)
+            )),
+            csrf_field(&user),
         );
     }
     body.push_str("</table>");
     layout("Topics", Some(&user), &body)
 }
 
+/// Deletes an inactive durable subscription and its messages (refused while it has a
+/// consumer, as in ActiveMQ).
+async fn delete_subscription(
+    State(state): State<Shared>,
+    user: PageUser,
+    Path((client_id, name)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = csrf_refusal(&user, &form.csrf) {
+        return r;
+    }
+    let done = state
+        .delete_subscription(user.name(), &client_id, &name)
+        .await;
+    finish(&user, done, "/topics")
+}
+
 async fn connections(State(state): State<Shared>, user: PageUser) -> Html<String> {
-    let mut body = String::from("<table><tr><th>Id</th><th>Client id</th><th>Remote address</th><th>Protocol</th><th>Consumers</th></tr>");
+    let mut body = String::from("<table><tr><th>Id</th><th>Client id</th><th>Remote address</th><th>Protocol</th><th>Sessions</th><th>Consumers</th></tr>");
     for c in state.broker.connections() {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             c.id,
             html(c.client_id.as_deref().unwrap_or("")),
             html(c.remote.as_deref().unwrap_or("")),
             html(c.protocol.unwrap_or("")),
+            c.sessions,
             c.consumers
         );
     }

@@ -39,6 +39,22 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     }
 }
 
+/// The journal's fsync histogram as the console reads it (the console knows no journal).
+fn histogram_source(latency: Arc<journal::FsyncLatency>) -> console::HistogramSource {
+    Arc::new(move || {
+        let s = latency.snapshot();
+        console::LatencyHistogram {
+            buckets: s
+                .buckets
+                .iter()
+                .map(|(le, n)| (le.as_secs_f64(), *n))
+                .collect(),
+            count: s.count,
+            sum_seconds: s.sum.as_secs_f64(),
+        }
+    })
+}
+
 /// How long the cluster page waits for each node's status.
 const NODE_QUERY_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -102,6 +118,7 @@ pub async fn start(
     config: &Config,
     broker: &Broker,
     replicated: Option<Arc<ReplicatedStore>>,
+    fsync_latency: Option<Arc<journal::FsyncLatency>>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let cluster: Arc<dyn console::ClusterView> = match replicated {
@@ -128,6 +145,7 @@ pub async fn start(
             .collect(),
         data_dir: config.broker.data_dir.clone(),
         cluster,
+        fsync_latency: fsync_latency.map(histogram_source),
     };
     Ok(console::start(settings, broker.clone(), shutdown).await?)
 }

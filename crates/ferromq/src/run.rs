@@ -72,14 +72,19 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
         usize::try_from(config.broker.memory_limit.0).unwrap_or(usize::MAX),
     );
     let mut replicated: Option<Arc<ReplicatedStore>> = None;
-    let store: Arc<dyn Store> = match config.persistence.kind.as_str() {
-        "memory" => Arc::new(MemoryStore::new(core.clone())),
+    // Both journal-backed stores record their fsyncs here; the console shows it.
+    let latency = Arc::new(journal::FsyncLatency::new());
+    let (store, fsync_latency): (Arc<dyn Store>, _) = match config.persistence.kind.as_str() {
+        "memory" => (Arc::new(MemoryStore::new(core.clone())), None),
         "replicated" => {
-            let store = Arc::new(open_replicated(&config, &core).await?);
+            let store = Arc::new(open_replicated(&config, &core, &latency).await?);
             replicated = Some(store.clone());
-            store
+            (store, Some(latency))
         }
-        _ => Arc::new(open_journal(&config, &core)?),
+        _ => (
+            Arc::new(open_journal(&config, &core, &latency)?),
+            Some(latency),
+        ),
     };
     let broker = Broker::new(
         BrokerConfig {
@@ -91,9 +96,14 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
         store,
     );
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let console =
-        crate::console_cmd::start(&config, &broker, replicated.clone(), shutdown_rx.clone())
-            .await?;
+    let console = crate::console_cmd::start(
+        &config,
+        &broker,
+        replicated.clone(),
+        fsync_latency,
+        shutdown_rx.clone(),
+    )
+    .await?;
     let serving = match &replicated {
         // Only the master serves clients: listeners follow the role.
         Some(store) => tokio::spawn(serve_while_master(
@@ -133,22 +143,31 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn open_journal(config: &Config, core: &Arc<Core>) -> anyhow::Result<JournalStore> {
+fn open_journal(
+    config: &Config,
+    core: &Arc<Core>,
+    fsync_latency: &Arc<journal::FsyncLatency>,
+) -> anyhow::Result<JournalStore> {
     let dir = config.broker.data_dir.join("journal");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create data directory {}", dir.display()))?;
     let store_config = JournalStoreConfig {
         snapshot_bytes: config.persistence.journal.snapshot_bytes.0,
         store_limit: config.broker.store_limit.0,
-        ..JournalStoreConfig::new(journal_config(config, &dir))
+        ..JournalStoreConfig::new(journal_config(config, &dir, fsync_latency))
     };
     let machine = core.clone();
     tokio::task::block_in_place(|| JournalStore::open(store_config, machine))
         .with_context(|| format!("cannot open the journal in {}", dir.display()))
 }
 
-fn journal_config(config: &Config, dir: &std::path::Path) -> journal::JournalConfig {
+fn journal_config(
+    config: &Config,
+    dir: &std::path::Path,
+    fsync_latency: &Arc<journal::FsyncLatency>,
+) -> journal::JournalConfig {
     let mut journal = journal::JournalConfig::new(dir);
+    journal.fsync_latency = Arc::clone(fsync_latency);
     journal.segment_size = config.persistence.journal.segment_size.0;
     journal.sync = config.persistence.journal.sync;
     journal.max_record_size =
@@ -156,12 +175,20 @@ fn journal_config(config: &Config, dir: &std::path::Path) -> journal::JournalCon
     journal
 }
 
-async fn open_replicated(config: &Config, core: &Arc<Core>) -> anyhow::Result<ReplicatedStore> {
+async fn open_replicated(
+    config: &Config,
+    core: &Arc<Core>,
+    fsync_latency: &Arc<journal::FsyncLatency>,
+) -> anyhow::Result<ReplicatedStore> {
     let r = &config.persistence.replicated;
     let dir = config.broker.data_dir.join("raft");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create data directory {}", dir.display()))?;
-    let mut cluster = ClusterConfig::new(r.node_id, r.peer_map()?, journal_config(config, &dir));
+    let mut cluster = ClusterConfig::new(
+        r.node_id,
+        r.peer_map()?,
+        journal_config(config, &dir, fsync_latency),
+    );
     cluster.heartbeat_interval = Duration::from_millis(r.heartbeat_interval.0);
     cluster.election_timeout_min = Duration::from_millis(r.election_timeout.0);
     cluster.election_timeout_max = Duration::from_millis(r.election_timeout.0 * 2);

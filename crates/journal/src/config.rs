@@ -1,6 +1,9 @@
 //! Journal configuration.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::fsync_latency::FsyncLatency;
 
 /// How a [`Journal`](crate::Journal) is laid out and how careful it is.
 #[derive(Debug, Clone)]
@@ -29,6 +32,11 @@ pub struct JournalConfig {
     /// 0 turns it off: the last segment ends with its last record. Default
     /// [`DEFAULT_PREALLOCATE`](Self::DEFAULT_PREALLOCATE).
     pub preallocate: u64,
+    /// Where the journal records how long each of its fsyncs on the write path takes
+    /// (the group commit's fdatasync, a full segment's sync before the next one starts,
+    /// a truncation's, the directory's after a segment is created). Clones of this config
+    /// share it: keep a clone of the `Arc` to read it (metrics). Default: a new one.
+    pub fsync_latency: Arc<FsyncLatency>,
 }
 
 impl JournalConfig {
@@ -49,6 +57,7 @@ impl JournalConfig {
             max_record_size: Self::DEFAULT_MAX_RECORD_SIZE,
             sync: true,
             preallocate: Self::DEFAULT_PREALLOCATE,
+            fsync_latency: Arc::default(),
         }
     }
 }

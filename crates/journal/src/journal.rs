@@ -292,7 +292,12 @@ impl Journal {
     /// a record: damage in it is corruption, never a torn write.
     fn roll(&mut self) -> Result<(), JournalError> {
         let sync = self.config.sync;
-        self.active_mut().seal(sync)?;
+        if sync {
+            let latency = Arc::clone(&self.config.fsync_latency);
+            latency.time(|| self.active_mut().seal(true))?;
+        } else {
+            self.active_mut().seal(false)?;
+        }
         self.create_segment(self.next_index)
     }
 
@@ -308,7 +313,9 @@ impl Journal {
     fn sync_dir_if_dirty(&mut self) -> Result<(), JournalError> {
         if self.dir_dirty {
             if self.config.sync {
-                snapshot::sync_dir(&self.config.dir)?;
+                self.config
+                    .fsync_latency
+                    .time(|| snapshot::sync_dir(&self.config.dir))?;
             }
             self.dir_dirty = false;
         }
@@ -333,7 +340,11 @@ impl Journal {
             })
             .collect();
         let dir = std::mem::take(&mut self.dir_dirty).then(|| self.config.dir.clone());
-        PendingSync { files, dir }
+        PendingSync {
+            files,
+            dir,
+            latency: Some(Arc::clone(&self.config.fsync_latency)),
+        }
     }
 
     /// fdatasync every segment written since the last sync, and the directory
@@ -380,7 +391,8 @@ impl Journal {
             let records = (index + 1 - seg.first_index) as usize;
             seg.truncate_records(records)?;
             if self.config.sync {
-                self.active_mut().sync()?;
+                let latency = Arc::clone(&self.config.fsync_latency);
+                latency.time(|| self.active_mut().sync())?;
             }
             self.next_index = index + 1;
         }
@@ -1250,6 +1262,34 @@ pub(crate) mod tests {
         ));
     }
 
+    /// Every fsync of a synced journal lands in the histogram its config shares (one per
+    /// batch that wrote something, none for a sync with nothing to do); a journal opened
+    /// with `sync: false` records none.
+    #[test]
+    fn fsyncs_are_recorded_in_the_shared_histogram() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path(), 1 << 20);
+        cfg.sync = true;
+        let latency = Arc::clone(&cfg.fsync_latency);
+        let mut j = Journal::open(cfg.clone()).unwrap();
+        let after_open = latency.snapshot().count;
+        for _ in 0..5 {
+            append_n(&mut j, 1, 1);
+            j.sync().unwrap();
+        }
+        j.sync().unwrap();
+        let s = latency.snapshot();
+        assert_eq!(s.count - after_open, 5, "{s:?}");
+        assert!(s.sum > std::time::Duration::ZERO);
+        drop(j);
+
+        let quiet = config(dir.path(), 1 << 20);
+        let mut j = Journal::open(quiet.clone()).unwrap();
+        append_n(&mut j, 1, 3);
+        j.sync().unwrap();
+        assert_eq!(quiet.fsync_latency.snapshot().count, 0);
+    }
+
     /// Prints the cost of one small append + fdatasync here (run with
     /// `--nocapture` to see it).
     #[test]
@@ -1386,16 +1426,24 @@ pub(crate) mod tests {
 pub struct PendingSync {
     files: Vec<(std::path::PathBuf, std::sync::Arc<std::fs::File>)>,
     dir: Option<std::path::PathBuf>,
+    /// The journal's [`FsyncLatency`](crate::FsyncLatency); `None` when nothing is synced.
+    latency: Option<Arc<crate::FsyncLatency>>,
 }
 
 impl PendingSync {
-    /// fdatasync the segments, then the directory.
+    /// fdatasync the segments, then the directory; each one's duration is recorded in
+    /// the journal's [`JournalConfig::fsync_latency`].
     pub fn run(self) -> Result<(), JournalError> {
+        let Some(latency) = &self.latency else {
+            return Ok(());
+        };
         for (path, file) in &self.files {
-            file.sync_data().map_err(|e| JournalError::io(path, e))?;
+            latency
+                .time(|| file.sync_data())
+                .map_err(|e| JournalError::io(path, e))?;
         }
         if let Some(dir) = &self.dir {
-            snapshot::sync_dir(dir)?;
+            latency.time(|| snapshot::sync_dir(dir))?;
         }
         Ok(())
     }

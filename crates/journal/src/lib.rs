@@ -51,6 +51,13 @@
 //! [`JournalError::Failed`]: after a failed fsync the page cache state is
 //! unknown and the only safe recovery is to reopen.
 //!
+//! **Fsync latency.** Every fsync on the write path is timed into the
+//! [`FsyncLatency`] histogram that [`JournalConfig::fsync_latency`] shares: the
+//! batch's fdatasync (what [`Journal::take_pending_sync`] hands out, used by the
+//! committer and by the Raft log's flusher alike), a full segment's sync, a
+//! truncation's, the directory's. Fixed buckets of atomics, so recording takes no
+//! lock. Snapshot writes are not counted.
+//!
 //! **Recovery and torn writes.** A crash can tear only the tail of the last
 //! segment: the previous segment is fdatasync'd before a new one is created,
 //! and writes go only to the last segment. So on [`Journal::open`] a damaged
@@ -65,6 +72,7 @@
 mod committer;
 mod config;
 mod error;
+mod fsync_latency;
 mod iter;
 mod journal;
 mod reader;
@@ -75,6 +83,7 @@ mod snapshot;
 pub use committer::{CommitCallback, Committed, Committer, JournalStats};
 pub use config::JournalConfig;
 pub use error::JournalError;
+pub use fsync_latency::{FsyncLatency, FsyncLatencySnapshot, FSYNC_BUCKETS_MICROS};
 pub use iter::EntryIter;
 pub use journal::Journal;
 pub use reader::JournalReader;

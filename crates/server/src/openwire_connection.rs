@@ -25,7 +25,7 @@ use openwire::{
     Command, DataStructure, DestinationInfo, MessageAck, MessageDispatch, OpenWireCodec,
     TransactionId, TransactionInfo, WireFormat,
 };
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -117,6 +117,8 @@ struct Session {
     kill: watch::Receiver<bool>,
     outbox: Arc<Outbox>,
     consumers: HashMap<openwire::ConsumerId, Consumer>,
+    /// JMS sessions opened (SessionInfo) and not yet removed; operators see the count.
+    sessions: HashSet<openwire::SessionId>,
     by_broker: HashMap<ConsumerId, openwire::ConsumerId>,
     producer_windows: HashMap<openwire::ProducerId, i32>,
     transactions: HashMap<String, LocalTx>,
@@ -153,6 +155,7 @@ pub async fn serve(
         kill,
         outbox: Outbox::new(),
         consumers: HashMap::new(),
+        sessions: HashSet::new(),
         by_broker: HashMap::new(),
         producer_windows: HashMap::new(),
         transactions: HashMap::new(),
@@ -352,7 +355,11 @@ impl Session {
         let required = command.response_required();
         match command {
             Command::ConnectionInfo(info) => self.add_connection(*info),
-            Command::SessionInfo(_) => {
+            Command::SessionInfo(info) => {
+                if let Some(id) = info.session_id.clone() {
+                    self.sessions.insert(id);
+                    self.report_sessions();
+                }
                 self.respond(correlation, required);
                 Ok(())
             }
@@ -464,6 +471,7 @@ impl Session {
             Ok(c) => {
                 self.broker.describe_connection(c, self.peer, "openwire");
                 self.connection = Some(c);
+                self.report_sessions();
                 self.connection_id = Some(id.clone());
                 let (tx, rx) = watch::channel(false);
                 self.kill = rx;
@@ -597,6 +605,8 @@ impl Session {
         match object {
             Some(DataStructure::ConsumerId(id)) => self.remove_consumer(id),
             Some(DataStructure::SessionId(sid)) => {
+                self.sessions.remove(sid);
+                self.report_sessions();
                 let ids: Vec<openwire::ConsumerId> = self
                     .consumers
                     .keys()
@@ -615,6 +625,13 @@ impl Session {
             }
             Some(DataStructure::ConnectionId(_)) => self.close(),
             _ => {}
+        }
+    }
+
+    /// Tells the broker how many sessions this connection has open (for operators).
+    fn report_sessions(&self) {
+        if let Some(c) = self.connection {
+            self.broker.set_sessions(c, self.sessions.len());
         }
     }
 

@@ -274,6 +274,8 @@ impl Session {
             .map_err(|e| error(e.to_string()))?;
         self.broker
             .describe_connection(connection, self.peer, "stomp");
+        // A STOMP connection is one session (as ActiveMQ counts it).
+        self.broker.set_sessions(connection, 1);
         self.connection = Some(connection);
         let mut reply = Frame::new(Command::Connected);
         if version > Version::V1_0 {

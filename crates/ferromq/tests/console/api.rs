@@ -1,11 +1,8 @@
 //! The JSON API with Basic auth: queues end to end, topics, subscriptions, connections,
 //! `/metrics`, and the OpenAPI description checked against the served routes.
 
-use crate::http::{broker_with_user, enc, Api};
+use crate::http::{broker_with_user, enc, stomp_connect, stomp_with_receipt, Api, FsyncHistogram};
 use serde_json::json;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
 
 /// Create, send, list, browse, view, move, copy, purge and delete a queue; every step is
 /// checked through the API's own view of the broker.
@@ -156,21 +153,6 @@ fn moved_messages_stay_moved_after_restart() {
     assert_eq!(api.get("/api/v1/queues/work").json()["pending"], 1);
 }
 
-fn stomp_connect(addr: &str, headers: &str) -> TcpStream {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(format!("CONNECT\naccept-version:1.2\nhost:x\n{headers}\n\0").as_bytes())
-        .unwrap();
-    let mut buf = [0u8; 512];
-    let n = s.read(&mut buf).unwrap();
-    assert!(
-        String::from_utf8_lossy(&buf[..n]).starts_with("CONNECTED"),
-        "{}",
-        String::from_utf8_lossy(&buf[..n])
-    );
-    s
-}
-
 /// A STOMP client with a client id and a durable subscription shows up under
 /// connections (protocol, remote address), topics and subscriptions.
 #[test]
@@ -178,10 +160,11 @@ fn connections_topics_and_subscriptions_are_listed() {
     let b = broker_with_user();
     let api = Api::new(&b);
     let mut s = stomp_connect(&b.stomp_addr(), "client-id:console-test\n");
-    s.write_all(b"SUBSCRIBE\ndestination:/topic/prices\nid:1\nactivemq.subscriptionName:watch\nreceipt:r1\n\n\0").unwrap();
-    let mut buf = [0u8; 512];
-    let n = s.read(&mut buf).unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("RECEIPT"));
+    stomp_with_receipt(
+        &mut s,
+        "SUBSCRIBE\ndestination:/topic/prices\nid:1\nactivemq.subscriptionName:watch",
+        "",
+    );
     let conns = api.get("/api/v1/connections").json();
     let c = conns["connections"]
         .as_array()
@@ -199,6 +182,7 @@ fn connections_topics_and_subscriptions_are_listed() {
         "{c}"
     );
     assert_eq!(c["consumers"], 1);
+    assert_eq!(c["sessions"], 1, "a STOMP connection is one session: {c}");
     let subs = api.get("/api/v1/subscriptions").json();
     assert_eq!(subs["subscriptions"][0]["name"], "watch", "{subs}");
     assert_eq!(subs["subscriptions"][0]["topic"], "prices");
@@ -249,6 +233,43 @@ fn metrics_show_per_queue_series() {
     assert!(text.contains("ferromq_connections 0"));
 }
 
+/// Every fsync the journal does for persistent sends is in the latency histogram: one
+/// send through the API waits for its own fsync, so 20 sends add at least 20; the buckets
+/// are cumulative and end, at `+Inf`, with the count.
+#[test]
+fn metrics_show_the_journal_fsync_latency_histogram() {
+    let b = broker_with_user();
+    let api = Api::new(&b);
+    let read = || {
+        let text = api.get("/metrics").text();
+        FsyncHistogram::parse(&text).unwrap_or_else(|| panic!("no fsync histogram:\n{text}"))
+    };
+    let before = read();
+    before.assert_consistent();
+    eprintln!("--- 20 persistent sends, one after the other");
+    for i in 0..20 {
+        let r = api.post_json(
+            "/api/v1/queues/synced/messages",
+            &json!({"body": format!("m{i}"), "persistent": true}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let after = read();
+    after.assert_consistent();
+    assert!(
+        after.count >= before.count + 20,
+        "20 persistent sends, fsyncs counted {} -> {}",
+        before.count,
+        after.count
+    );
+    assert!(after.sum > before.sum, "{before:?} -> {after:?}");
+    let text = api.get("/metrics").text();
+    assert!(
+        text.contains("# TYPE ferromq_journal_fsync_seconds histogram"),
+        "{text}"
+    );
+}
+
 /// Every route the OpenAPI file describes is served (not the "no such route" fallback,
 /// not 405), and the served description is the file.
 #[test]
@@ -270,7 +291,10 @@ fn openapi_describes_served_routes() {
     let paths = spec["paths"].as_object().unwrap();
     assert!(paths.len() >= 12, "{}", paths.len());
     for (path, ops) in paths {
-        let concrete = path.replace("{name}", "spec").replace("{id}", "ID%3Ax");
+        let concrete = path
+            .replace("{name}", "spec")
+            .replace("{id}", "ID%3Ax")
+            .replace("{client_id}", "spec-client");
         for method in ops.as_object().unwrap().keys() {
             let m = method.to_uppercase();
             let suffix = if concrete.starts_with("/api/message/") {

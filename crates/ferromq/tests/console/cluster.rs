@@ -1,7 +1,7 @@
 //! The cluster page: a slave's console shows every node and links to the master's console
 //! (in the seed, a slave's console was unreachable).
 
-use crate::http::{generated_password, Api, Browser};
+use crate::http::{generated_password, Api, Browser, FsyncHistogram};
 use std::time::Duration;
 use testkit::TestCluster;
 
@@ -9,7 +9,8 @@ use testkit::TestCluster;
 const ELECTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A slave's console answers, names itself a slave, lists all three nodes with the elected
-/// master marked and links to the master's console; its `/metrics` carries Raft series.
+/// master marked and links to the master's console; its `/metrics` carries Raft series and
+/// the fsync latency of its Raft log (the replicated store syncs through the journal too).
 #[test]
 fn slave_console_shows_cluster_and_links_to_master() {
     let cluster = TestCluster::start(3);
@@ -79,6 +80,37 @@ fn slave_console_shows_cluster_and_links_to_master() {
         "{metrics}"
     );
     assert!(metrics.contains("ferromq_raft_term{"), "{metrics}");
+
+    eprintln!("--- sends to the master are fsynced in the slave's Raft log, and counted");
+    let fsyncs = || {
+        let text = api.get("/metrics").text();
+        let h = FsyncHistogram::parse(&text)
+            .unwrap_or_else(|| panic!("no fsync histogram on the slave:\n{text}"));
+        h.assert_consistent();
+        h
+    };
+    let before = fsyncs().count;
+    let master_api = Api::with(
+        &cluster.console_addr(master),
+        "admin",
+        &generated_password(&cluster.log(master)),
+    );
+    for i in 0..5 {
+        let r = master_api.post_json(
+            "/api/v1/queues/replicated/messages",
+            &serde_json::json!({"body": format!("m{i}")}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let mut after = before;
+    let counted = testkit::wait_until(ELECTION_TIMEOUT, || {
+        after = fsyncs().count;
+        after > before
+    });
+    assert!(
+        counted,
+        "the slave counted no fsync for 5 replicated sends ({before} -> {after})"
+    );
 
     eprintln!("--- a change on the slave is refused, not lost");
     let r = api.post_json("/api/v1/queues", &serde_json::json!({"name": "on-slave"}));

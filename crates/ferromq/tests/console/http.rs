@@ -332,3 +332,101 @@ pub fn generated_password(log: &str) -> String {
         .trim_matches('"')
         .to_string()
 }
+
+/// A STOMP 1.2 connection, CONNECTED, with extra CONNECT `headers` (`key:value\n` each).
+pub fn stomp_connect(addr: &str, headers: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(REQUEST_TIMEOUT)).unwrap();
+    s.write_all(format!("CONNECT\naccept-version:1.2\nhost:x\n{headers}\n\0").as_bytes())
+        .unwrap();
+    let reply = read_frame(&mut s);
+    assert!(reply.starts_with("CONNECTED"), "{reply}");
+    s
+}
+
+/// Reads one STOMP frame (up to its NUL) and returns it as text.
+pub fn read_frame(s: &mut TcpStream) -> String {
+    let mut frame = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match s.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == 0 => break,
+            Ok(_) => frame.push(byte[0]),
+            Err(e) => panic!("no STOMP frame: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&frame)
+        .trim_start_matches('\n')
+        .to_string()
+}
+
+/// Sends a STOMP frame asking for a receipt and waits for it (frames before it are done).
+pub fn stomp_with_receipt(s: &mut TcpStream, command_and_headers: &str, body: &str) {
+    s.write_all(format!("{command_and_headers}\nreceipt:r\n\n{body}\0").as_bytes())
+        .unwrap();
+    let reply = read_frame(s);
+    assert!(
+        reply.starts_with("RECEIPT"),
+        "{command_and_headers}: {reply}"
+    );
+}
+
+/// `ferromq_journal_fsync_seconds` as `/metrics` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FsyncHistogram {
+    /// `(le, count)` in the order served, `+Inf` last.
+    pub buckets: Vec<(String, u64)>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+/// The bucket bounds the histogram must have, in order.
+pub const FSYNC_BUCKETS: [&str; 14] = [
+    "0.00005", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+    "0.1", "0.25", "1", "+Inf",
+];
+
+impl FsyncHistogram {
+    /// Reads it from a `/metrics` text; `None` if the series is absent.
+    pub fn parse(metrics: &str) -> Option<FsyncHistogram> {
+        const NAME: &str = "ferromq_journal_fsync_seconds";
+        let value = |rest: &str| rest.trim().to_string();
+        let mut h = FsyncHistogram {
+            buckets: Vec::new(),
+            sum: f64::NAN,
+            count: u64::MAX,
+        };
+        for line in metrics.lines() {
+            if let Some(rest) = line.strip_prefix(&format!("{NAME}_bucket{{le=\"")) {
+                let (le, n) = rest.split_once("\"} ")?;
+                h.buckets.push((le.to_string(), value(n).parse().ok()?));
+            } else if let Some(rest) = line.strip_prefix(&format!("{NAME}_sum ")) {
+                h.sum = value(rest).parse().ok()?;
+            } else if let Some(rest) = line.strip_prefix(&format!("{NAME}_count ")) {
+                h.count = value(rest).parse().ok()?;
+            }
+        }
+        (!h.buckets.is_empty()).then_some(h)
+    }
+
+    /// Panics unless it is a well-formed Prometheus histogram: the expected bounds in
+    /// order, cumulative counts that never decrease, `+Inf` equal to the count, and a sum
+    /// that is positive when anything was counted.
+    pub fn assert_consistent(&self) {
+        let les: Vec<&str> = self.buckets.iter().map(|(le, _)| le.as_str()).collect();
+        assert_eq!(les, FSYNC_BUCKETS, "{self:?}");
+        assert!(
+            self.buckets.windows(2).all(|w| w[0].1 <= w[1].1),
+            "buckets are not cumulative: {self:?}"
+        );
+        assert_eq!(
+            self.buckets.last().map(|b| b.1),
+            Some(self.count),
+            "{self:?}"
+        );
+        if self.count > 0 {
+            assert!(self.sum > 0.0, "{self:?}");
+        }
+    }
+}
