@@ -232,17 +232,17 @@ async fn topics(
     Json(list_json(&q, total, "topics", rows))
 }
 
-async fn subscriptions(_user: ApiUser, State(state): State<Shared>) -> Json<Value> {
-    let subs: Vec<Value> = state
-        .broker
-        .durable_subscriptions()
-        .iter()
-        .map(|d| {
-            json!({"client_id": d.client_id, "name": d.name, "topic": d.topic,
-                   "selector": d.selector, "pending": d.pending, "active": d.active})
-        })
-        .collect();
-    Json(json!({ "subscriptions": subs }))
+async fn subscriptions(
+    _user: ApiUser,
+    State(state): State<Shared>,
+    Query(q): Query<ListQuery>,
+) -> Json<Value> {
+    let (total, page) = select(state.broker.durable_subscriptions(), &q);
+    let rows = page.iter().map(|d| {
+        json!({"client_id": d.client_id, "name": d.name, "topic": d.topic,
+               "selector": d.selector, "pending": d.pending, "active": d.active})
+    });
+    Json(list_json(&q, total, "subscriptions", rows))
 }
 
 async fn delete_subscription(

@@ -1,7 +1,7 @@
-//! Filtering, sorting and paging of the destination lists (queues and topics), shared by
-//! the API and the pages: one [`select`] over any [`Listed`] row.
+//! Filtering, sorting and paging of the lists (queues, topics, durable subscriptions),
+//! shared by the API and the pages: one [`select`] over any [`Listed`] row.
 
-use broker::introspect::TopicInfo;
+use broker::introspect::{DurableInfo, TopicInfo};
 use broker::{Destination, QueueInfo};
 use serde::Deserialize;
 
@@ -16,6 +16,10 @@ pub trait Listed {
     fn name(&self) -> &str;
     /// The value of one of [`SORT_KEYS`](Self::SORT_KEYS).
     fn sort_value(&self, key: &str) -> u64;
+    /// Whether the row passes `?filter=` (by default: its name contains it).
+    fn matches(&self, filter: &str) -> bool {
+        self.name().contains(filter)
+    }
 }
 
 impl Listed for QueueInfo {
@@ -50,6 +54,27 @@ impl Listed for TopicInfo {
             "durables" => self.durables as u64,
             _ => 0,
         }
+    }
+}
+
+/// Durable subscriptions sort by subscription name (then client id, so pages are stable)
+/// and match a filter on the client id, the name or the topic.
+impl Listed for DurableInfo {
+    const SORT_KEYS: &'static [&'static str] = &["pending"];
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn sort_value(&self, key: &str) -> u64 {
+        match key {
+            "pending" => self.pending as u64,
+            _ => 0,
+        }
+    }
+
+    fn matches(&self, filter: &str) -> bool {
+        self.name.contains(filter) || self.client_id.contains(filter) || self.topic.contains(filter)
     }
 }
 
@@ -94,10 +119,7 @@ impl ListQuery {
 /// so pages do not overlap.
 pub fn select<T: Listed>(rows: Vec<T>, q: &ListQuery) -> (usize, Vec<T>) {
     let filter = q.filter.as_deref().unwrap_or("");
-    let mut rows: Vec<T> = rows
-        .into_iter()
-        .filter(|r| r.name().contains(filter))
-        .collect();
+    let mut rows: Vec<T> = rows.into_iter().filter(|r| r.matches(filter)).collect();
     match q.sort_key::<T>() {
         "name" => rows.sort_by(|a, b| a.name().cmp(b.name())),
         key => {

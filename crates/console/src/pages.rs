@@ -41,6 +41,7 @@ pub fn router() -> Router<Shared> {
         .route("/queues/{name}/messages/{id}", get(message))
         .route("/queues/{name}/messages/{id}/move", post(move_message))
         .route("/topics", get(topics))
+        .route("/subscriptions", get(subscriptions))
         .route(
             "/subscriptions/{client_id}/{name}/delete",
             post(delete_subscription),
@@ -57,7 +58,7 @@ pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap;word-break:break-all}.e
 fn layout(title: &str, user: Option<&PageUser>, body: &str) -> Html<String> {
     let nav = match user {
         Some(u) => format!(
-            "<nav><a href=\"/\">Overview</a><a href=\"/queues\">Queues</a><a href=\"/topics\">Topics</a>\
+            "<nav><a href=\"/\">Overview</a><a href=\"/queues\">Queues</a><a href=\"/topics\">Topics</a><a href=\"/subscriptions\">Durable subscriptions</a>\
              <a href=\"/connections\">Connections</a><a href=\"/cluster\">Cluster</a><span style=\"color:#ccc\">{}</span> \
              <form class=\"inline\" method=\"post\" action=\"/logout\">{}<button>Log out</button></form></nav>",
             html(u.name()),
@@ -281,7 +282,7 @@ fn queue_link(name: &str) -> String {
 /// The parts every list page (queues, topics) shares: the filter form, column headers
 /// that sort (a second click reverses), and previous/next links, all keeping the query.
 struct ListControls<'a> {
-    /// The page's path: `/queues` or `/topics`.
+    /// The page's path: `/queues`, `/topics` or `/subscriptions`.
     path: &'static str,
     q: &'a ListQuery,
     sort: &'static str,
@@ -671,14 +672,37 @@ async fn topics(
     }
     body.push_str("</table>");
     body.push_str(&list.pager(total));
-    body.push_str("<h2>Durable subscriptions</h2><table><tr><th>Client id</th><th>Name</th><th>Topic</th><th>Selector</th><th>Pending</th><th>Active</th><th>actions</th></tr>");
-    for d in state.broker.durable_subscriptions() {
+    let durables = state.broker.durable_subscriptions().len();
+    let _ = write!(
+        body,
+        "<p><a href=\"/subscriptions\">{durables} durable subscriptions</a></p>"
+    );
+    layout("Topics", Some(&user), &body)
+}
+
+/// Durable subscriptions, filtered (client id, name or topic), sorted and paged like the
+/// destination lists, each with a form that deletes it.
+async fn subscriptions(
+    State(state): State<Shared>,
+    user: PageUser,
+    Query(q): Query<ListQuery>,
+) -> Html<String> {
+    let (total, page) = select(state.broker.durable_subscriptions(), &q);
+    let list = ListControls::new::<broker::introspect::DurableInfo>("/subscriptions", &q);
+    let mut body = format!(
+        "{}<p>{total} durable subscriptions</p><table><tr>{}<th>Client id</th><th>Topic</th>\
+         <th>Selector</th>{}<th>Active</th><th>actions</th></tr>",
+        list.filter_form(),
+        list.headers(&[("name", "Name")]),
+        list.headers(&[("pending", "Pending")]),
+    );
+    for d in &page {
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>\
              <form class=\"inline\" method=\"post\" action=\"{}\">{}<button>Delete</button></form></td></tr>",
-            html(&d.client_id),
             html(&d.name),
+            html(&d.client_id),
             html(&d.topic),
             html(d.selector.as_deref().unwrap_or("")),
             d.pending,
@@ -692,7 +716,8 @@ async fn topics(
         );
     }
     body.push_str("</table>");
-    layout("Topics", Some(&user), &body)
+    body.push_str(&list.pager(total));
+    layout("Durable subscriptions", Some(&user), &body)
 }
 
 /// Deletes an inactive durable subscription and its messages (refused while it has a
@@ -709,7 +734,7 @@ async fn delete_subscription(
     let done = state
         .delete_subscription(user.name(), &client_id, &name)
         .await;
-    finish(&user, done, "/topics")
+    finish(&user, done, "/subscriptions")
 }
 
 async fn connections(State(state): State<Shared>, user: PageUser) -> Html<String> {

@@ -1,5 +1,5 @@
-//! Topics and durable subscriptions: the topic list filtered, sorted and paginated with
-//! many topics; deleting a durable subscription from the API and from the page.
+//! Topics and durable subscriptions: both lists filtered, sorted and paginated with many
+//! rows; deleting a durable subscription from the API and from the page.
 
 use crate::http::{broker_with_user, enc, stomp_connect, stomp_with_receipt, Api, Browser};
 use std::time::Duration;
@@ -7,14 +7,19 @@ use std::time::Duration;
 /// How long the broker may take to see a STOMP subscriber gone after its socket closed.
 const SETTLE: Duration = Duration::from_secs(10);
 
-/// Topics published to, in the API's order.
-fn names(page: &serde_json::Value) -> Vec<String> {
-    page["topics"]
+/// The `name` of every row under `key` of an API list page, in order.
+fn names_in(page: &serde_json::Value, key: &str) -> Vec<String> {
+    page[key]
         .as_array()
-        .unwrap_or_else(|| panic!("no topics in {page}"))
+        .unwrap_or_else(|| panic!("no {key} in {page}"))
         .iter()
         .map(|t| t["name"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// Topics of a `/api/v1/topics` page, in order.
+fn names(page: &serde_json::Value) -> Vec<String> {
+    names_in(page, "topics")
 }
 
 /// With 1,202 topics the API and the page show one page at a time: filtered by name,
@@ -158,7 +163,7 @@ fn durable_subscriptions_are_deleted_from_the_console() {
         "{error}"
     );
     let browser = Browser::login(&b);
-    let token = browser.csrf("/topics");
+    let token = browser.csrf("/subscriptions");
     let r = browser.post("/subscriptions/c1/watch/delete", &format!("csrf={token}"));
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("active consumer"), "{}", r.text());
@@ -187,7 +192,7 @@ fn durable_subscriptions_are_deleted_from_the_console() {
     assert!(!subscriptions(&api).iter().any(|s| s.1 == "watch"));
 
     eprintln!("--- the page's form: escaped, refused without the token, then deleted");
-    let page = browser.get("/topics").text();
+    let page = browser.get("/subscriptions").text();
     assert!(!page.contains(page_client), "unescaped client id: {page}");
     assert!(page.contains("&lt;i&gt;&quot;c2&quot;&lt;/i&gt;"), "{page}");
     let action = format!(
@@ -200,7 +205,7 @@ fn durable_subscriptions_are_deleted_from_the_console() {
     assert_eq!(subscriptions(&api).len(), 2);
     let r = browser.post(&action, &format!("csrf={token}"));
     assert_eq!(r.status, 303, "{}", r.text());
-    assert_eq!(r.header("location"), Some("/topics"));
+    assert_eq!(r.header("location"), Some("/subscriptions"));
     let left: Vec<String> = subscriptions(&api).into_iter().map(|s| s.1).collect();
     assert_eq!(left, ["kept"]);
 
@@ -211,4 +216,90 @@ fn durable_subscriptions_are_deleted_from_the_console() {
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!((after[0].0.as_str(), after[0].1.as_str()), ("c3", "kept"));
     assert_eq!(after[0].2, 3, "the kept subscription keeps its messages");
+}
+
+/// Subscription names of a `/api/v1/subscriptions` page, in order.
+fn subscription_names(page: &serde_json::Value) -> Vec<String> {
+    names_in(page, "subscriptions")
+}
+
+/// With 250 durable subscriptions the API and the page show one page at a time, filtered
+/// by client id, name or topic, sorted by name or pending messages, each on one page.
+#[test]
+fn many_durable_subscriptions_are_filtered_sorted_and_paginated() {
+    const MANY: usize = 250;
+    let b = broker_with_user();
+    let api = Api::new(&b);
+    eprintln!(
+        "--- {MANY} durable subscriptions of one client on /topic/wide, one more on /topic/narrow"
+    );
+    let mut s = stomp_connect(&b.stomp_addr(), "client-id:many\n");
+    let mut frames = String::new();
+    for i in 0..MANY {
+        frames.push_str(&format!(
+            "SUBSCRIBE\ndestination:/topic/wide\nid:{i}\nactivemq.subscriptionName:sub.{i:03}\n\n\0"
+        ));
+    }
+    std::io::Write::write_all(&mut s, frames.as_bytes()).unwrap();
+    stomp_with_receipt(
+        &mut s,
+        "SUBSCRIBE\ndestination:/topic/narrow\nid:narrow\nactivemq.subscriptionName:lone",
+        "",
+    );
+    drop(s);
+    // Offline now: a persistent message to /topic/narrow waits for `lone` only.
+    let mut publisher = stomp_connect(&b.stomp_addr(), "");
+    stomp_with_receipt(
+        &mut publisher,
+        "SEND\ndestination:/topic/narrow\npersistent:true",
+        "x",
+    );
+
+    let all = api.get("/api/v1/subscriptions").json();
+    assert_eq!(all["total"], MANY + 1, "{}", all["total"]);
+    assert_eq!(subscription_names(&all).len(), 100, "default page size");
+    let by_topic = api.get("/api/v1/subscriptions?filter=narrow").json();
+    assert_eq!(subscription_names(&by_topic), ["lone"]);
+    let busiest = api
+        .get("/api/v1/subscriptions?sort=pending&order=desc&limit=1")
+        .json();
+    assert_eq!(subscription_names(&busiest), ["lone"]);
+    assert_eq!(busiest["subscriptions"][0]["pending"], 1);
+
+    eprintln!("--- page through one client's subscriptions: each once, in order");
+    let mut seen = Vec::new();
+    for offset in (0..MANY).step_by(60) {
+        let page = api
+            .get(&format!(
+                "/api/v1/subscriptions?filter=sub.&limit=60&offset={offset}"
+            ))
+            .json();
+        assert_eq!(page["total"], MANY);
+        seen.extend(subscription_names(&page));
+    }
+    let expected: Vec<String> = (0..MANY).map(|i| format!("sub.{i:03}")).collect();
+    assert_eq!(seen, expected);
+
+    eprintln!("--- the page: one page of rows and a next link; the topics page links it");
+    let browser = Browser::login(&b);
+    let first = browser.get("/subscriptions").text();
+    assert!(
+        first.contains(&format!("{} durable subscriptions", MANY + 1)),
+        "{first}"
+    );
+    // By name: `lone` first, then the first 99 of the client's.
+    assert!(first.contains("<td>lone</td>"), "{first}");
+    assert_eq!(first.matches("<td>sub.").count(), 99, "one page of rows");
+    assert!(first.contains("offset=100\">next</a>"), "{first}");
+    let filtered = browser.get("/subscriptions?filter=narrow").text();
+    assert!(filtered.contains("<td>lone</td>"), "{filtered}");
+    assert!(!filtered.contains("<td>sub.000</td>"), "{filtered}");
+    let topics = browser.get("/topics").text();
+    assert!(
+        topics.contains(&format!(
+            "href=\"/subscriptions\">{} durable subscriptions",
+            MANY + 1
+        )),
+        "{topics}"
+    );
 }
