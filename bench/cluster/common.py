@@ -78,6 +78,17 @@ class Node:
                 self.kill()
 
 
+def cpu_seconds(nodes):
+    """User + system CPU seconds the nodes' broker processes have used so far."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for n in nodes:
+        with open(f"/proc/{n.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def status(binary, config):
     r = subprocess.run([binary, "cluster", "status", "--config", str(config), "--json",
                         "--timeout", "0.5"], capture_output=True, text=True)

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import (ROOT, Node, accepts, cluster_ports, die, ferromq_bin, status, wait_healthy,
-                    write_section)
+from common import (ROOT, Node, accepts, cluster_ports, cpu_seconds, die, ferromq_bin, status,
+                    wait_healthy, write_section)
 
 DURATION = os.environ.get("DURATION", "5")
 REPS = int(os.environ.get("REPS", "3"))
@@ -42,14 +42,20 @@ def bench(binary, stomp_port, producers, extra):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def send_rates(binary, stomp_port):
+def send_rates(binary, stomp_port, nodes):
+    """Median msg/s and median broker CPU µs per message (all `nodes` together) per
+    producer count."""
     out = {}
     for producers in (1, 8):
-        rates = [bench(binary, stomp_port, producers,
-                       ["--receipts", "--duration", DURATION])["sent_per_sec"]
-                 for _ in range(REPS)]
-        out[producers] = statistics.median(rates)
-        print(f"  {producers} producer(s): {out[producers]:.0f} msg/s (runs: "
+        rates, cpu = [], []
+        for _ in range(REPS):
+            before = cpu_seconds(nodes)
+            r = bench(binary, stomp_port, producers, ["--receipts", "--duration", DURATION])
+            cpu.append((cpu_seconds(nodes) - before) / max(r["sent"], 1) * 1e6)
+            rates.append(r["sent_per_sec"])
+        out[producers] = (statistics.median(rates), statistics.median(cpu))
+        print(f"  {producers} producer(s): {out[producers][0]:.0f} msg/s, "
+              f"{out[producers][1]:.0f} µs broker CPU per message (runs: "
               f"{', '.join(f'{r:.0f}' for r in rates)})", flush=True)
     return out
 
@@ -70,7 +76,7 @@ def main():
         deadline = time.time() + 30
         while not accepts(single[0].ports["stomp"]) and time.time() < deadline:
             time.sleep(0.1)
-        single_rates = send_rates(binary, single[0].ports["stomp"])
+        single_rates = send_rates(binary, single[0].ports["stomp"], single)
     finally:
         stop_all(single)
 
@@ -81,7 +87,7 @@ def main():
         n.start()
     try:
         m = wait_healthy(binary, nodes)
-        cluster_rates = send_rates(binary, nodes[m].ports["stomp"])
+        cluster_rates = send_rates(binary, nodes[m].ports["stomp"], nodes)
     finally:
         stop_all(nodes)
 
@@ -121,8 +127,10 @@ def main():
 def report(single, cluster, sent, send_secs, target, caught_up):
     host = subprocess.run(["uname", "-sr"], capture_output=True, text=True).stdout.strip()
     rows = "\n".join(
-        f"| {p} | {single[p]:.0f} msg/s | {cluster[p]:.0f} msg/s | "
-        f"{100 * cluster[p] / single[p]:.0f} % |" for p in (1, 8))
+        f"| {p} | {single[p][0]:.0f} msg/s | {cluster[p][0]:.0f} msg/s | "
+        f"{100 * cluster[p][0] / single[p][0]:.0f} % | {single[p][1]:.0f} µs | "
+        f"{cluster[p][1]:.0f} µs |" for p in (1, 8))
+    load = os.getloadavg()[0]
     text = f"""<!-- BEGIN cluster-throughput -->
 ## Replicated cluster vs single node (bench/cluster/throughput.py)
 
@@ -131,9 +139,12 @@ def report(single, cluster, sent, send_secs, target, caught_up):
 per run, median of {REPS}. Single node: journal store (fsync per batch). Cluster: 3 nodes,
 a send is answered once a quorum has it (each node fsyncs per batch).
 
-| producers | single node | 3-node cluster | cluster / single |
-|---|---|---|---|
+| producers | single node | 3-node cluster | cluster / single | broker CPU per message, single | same, the 3 nodes together |
+|---|---|---|---|---|---|
 {rows}
+
+Broker CPU: user + system time of the broker processes (`/proc/PID/stat`) over a run ÷
+messages sent; load average {load:.1f} at the end of the run.
 
 Target (issue 4): cluster ≥ 50 % of a single node.
 
