@@ -1,7 +1,7 @@
 //! HA for ferromq: the replicated store (issue 4), openraft over the journal.
 //!
 //! * [`ReplicatedStore`] implements [`broker::store::Store`]: `append` proposes the ops as
-//!   one Raft entry and resolves with its index once a quorum has it and this node has
+//!   part of one Raft entry (`proposer`: group commit, in call order) and resolves with its index once a quorum has it and this node has
 //!   applied it; on a follower it fails with `NotMaster`.
 //! * The Raft log *is* the journal ([`log_store`]): one record per entry with the entry's
 //!   `(term, index)` in the record header, one fdatasync per batch, `truncate` =
@@ -20,6 +20,7 @@
 mod failover;
 pub mod log_store;
 pub mod network;
+mod proposer;
 pub mod state_machine;
 mod store;
 pub mod types;

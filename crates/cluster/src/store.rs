@@ -2,14 +2,13 @@
 
 use crate::log_store::{JournalLogStore, LogShared};
 use crate::network::{serve, TcpNetwork};
+use crate::proposer::Proposer;
 use crate::state_machine::{BrokerStateMachine, ResetHook, SmShared};
-use crate::types::{strip_scheme, NodeId, OpsPayload, Raft};
-use broker::op_codec::encode_ops;
+use crate::types::{strip_scheme, NodeId, Raft};
 use broker::store::{
     check_store_limit, AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats,
 };
 use journal::JournalConfig;
-use openraft::error::ClientWriteError;
 use openraft::{BasicNode, ServerState, SnapshotPolicy};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -124,103 +123,14 @@ pub struct ReplicatedStore {
     server: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
     store_limit: u64,
-    /// Appends waiting for the batcher, in call order.
-    batches: tokio::sync::mpsc::UnboundedSender<PendingAppend>,
+    /// Turns appends into Raft entries, in call order.
+    proposer: Arc<Proposer>,
 }
 
-/// Raft entries proposed and not yet committed. While this many are in flight, appends
-/// wait in the queue and go into the next entry together: group commit at the Raft level.
-/// Without it every append is its own entry, and under a deep pipeline thousands of writes
-/// queue in the Raft core ahead of the master's quorum checks (which then time out).
-/// Measured with 8 producers waiting for a receipt per send: 1 or 2 in flight ≈ 3,250
-/// msg/s, 4 ≈ 2,200, 16 ≈ 2,300 (appends spread over many small entries, each a round).
-const MAX_ENTRIES_IN_FLIGHT: usize = 2;
-/// Ops per entry at most (message keys keep 16 bits for the op's position).
-const MAX_OPS_PER_ENTRY: usize = 1024;
-/// Approximate bytes per entry at most (one append alone may be larger). Small enough that
-/// an AppendEntries of [`MAX_ENTRIES_PER_RPC`] entries reaches a follower and is fsynced
-/// within openraft's RPC timeout, which is the heartbeat interval.
-const MAX_BYTES_PER_ENTRY: usize = 256 << 10;
 /// Entries per AppendEntries RPC (openraft's `max_payload_entries`, 300 by default: with
 /// batched entries a catching-up follower got frames of hundreds of MB that never made it
 /// within the RPC timeout).
 const MAX_ENTRIES_PER_RPC: u64 = 16;
-
-/// One `Store::append` waiting for its entry.
-struct PendingAppend {
-    ops: Vec<StoreOp>,
-    done: tokio::sync::oneshot::Sender<Result<u64, StoreError>>,
-}
-
-fn approx_size(ops: &[StoreOp]) -> usize {
-    ops.iter()
-        .map(|op| match op {
-            StoreOp::AddMessage { message } => 256 + message.body.len(),
-            StoreOp::Ack { keys, .. } => 64 + 8 * keys.len(),
-            _ => 128,
-        })
-        .sum()
-}
-
-/// Takes appends off the queue in call order and proposes them, as few entries as the
-/// in-flight limit allows; each append resolves with its entry's index.
-async fn run_batcher(
-    raft: Raft,
-    id: NodeId,
-    mut queue: tokio::sync::mpsc::UnboundedReceiver<PendingAppend>,
-) {
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_ENTRIES_IN_FLIGHT));
-    let mut carry: Option<PendingAppend> = None;
-    loop {
-        let first = match carry.take() {
-            Some(p) => p,
-            None => match queue.recv().await {
-                Some(p) => p,
-                None => return,
-            },
-        };
-        let Ok(permit) = in_flight.clone().acquire_owned().await else {
-            return;
-        };
-        // Everything queued meanwhile joins this entry, up to the limits.
-        let mut ops = first.ops;
-        let mut waiters = vec![first.done];
-        let mut bytes = approx_size(&ops);
-        while let Ok(next) = queue.try_recv() {
-            let size = approx_size(&next.ops);
-            if ops.len() + next.ops.len() > MAX_OPS_PER_ENTRY || bytes + size > MAX_BYTES_PER_ENTRY
-            {
-                carry = Some(next);
-                break;
-            }
-            bytes += size;
-            ops.extend(next.ops);
-            waiters.push(next.done);
-        }
-        let payload = OpsPayload(encode_ops(&ops));
-        drop(ops);
-        // Enqueued in the Raft core now: entries keep the order of the queue.
-        let receiver = raft.client_write_ff(payload).await;
-        tokio::spawn(async move {
-            let result = match receiver {
-                Err(_) => Err(StoreError::Closed),
-                Ok(receiver) => match receiver.await {
-                    Ok(Ok(response)) => Ok(response.log_id.index),
-                    Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
-                        tracing::debug!(node = id, leader = ?f.leader_id, "append refused: leadership lost");
-                        Err(StoreError::NotMaster)
-                    }
-                    Ok(Err(e)) => Err(StoreError::Io(e.to_string())),
-                    Err(_) => Err(StoreError::Closed),
-                },
-            };
-            drop(permit);
-            for w in waiters {
-                let _ = w.send(result.clone());
-            }
-        });
-    }
-}
 
 impl ReplicatedStore {
     /// Binds this node's address from `config.peers` and starts it (see [`Self::start`]).
@@ -307,10 +217,8 @@ impl ReplicatedStore {
                 tracing::debug!(error = %e, "cluster already initialized");
             }
         }
-        let (batches, queue) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(run_batcher(raft.clone(), config.node_id, queue));
         Ok(ReplicatedStore {
-            batches,
+            proposer: Proposer::new(raft.clone(), config.node_id),
             id: config.node_id,
             peers: config.peers,
             raft,
@@ -387,13 +295,9 @@ impl Store for ReplicatedStore {
         if let Err(full) = check_store_limit(&ops, disk_bytes, self.store_limit) {
             return Box::pin(std::future::ready(Err(full)));
         }
-        // Queued now, in call order (`Store::append`'s promise); the batcher proposes it,
-        // possibly in one entry with the appends queued around it.
-        let (done, result) = tokio::sync::oneshot::channel();
-        if self.batches.send(PendingAppend { ops, done }).is_err() {
-            return Box::pin(std::future::ready(Err(StoreError::Closed)));
-        }
-        Box::pin(async move { result.await.unwrap_or(Err(StoreError::Closed)) })
+        // Proposed or queued now, in call order (`Store::append`'s promise), possibly in
+        // one entry with the appends queued around it.
+        self.proposer.append(ops)
     }
 
     fn stats(&self) -> StoreStats {
