@@ -20,7 +20,7 @@ use broker::{
     Message, Outbox, PropertyValue,
 };
 use futures_util::stream::FuturesOrdered;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use openwire::{
     Command, DataStructure, DestinationInfo, MessageAck, MessageDispatch, OpenWireCodec,
     TransactionId, TransactionInfo, WireFormat,
@@ -72,6 +72,10 @@ impl ConnectionRegistry {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// Frames handled in a row before the connection looks at its other work (deliveries,
+/// keep-alive, shutdown) again.
+const READ_BATCH: usize = 64;
 
 const ADVISORY_TEMP_QUEUE: &str = "ActiveMQ.Advisory.TempQueue";
 const ADVISORY_TEMP_TOPIC: &str = "ActiveMQ.Advisory.TempTopic";
@@ -276,35 +280,58 @@ impl Session {
                 }
                 item = reader.next(), if self.replies.len() < max_in_flight && self.parked.is_none() => {
                     last_read = Instant::now();
-                    match item {
-                        None => return Close::Quiet,
-                        Some(Err(e)) => return Close::Error(e.to_string()),
-                        Some(Ok(command)) => {
-                            let shutting = matches!(command, Command::ShutdownInfo(_));
-                            if let Err(close) = self.handle(command).await {
-                                return close;
-                            }
-                            if shutting {
-                                while let Some(reply) = self.replies.next().await {
-                                    if let Some(r) = reply {
-                                        let _ = writer.send(r).await;
-                                    }
+                    let mut item = Some(item);
+                    let mut frames = 0;
+                    // Frames already buffered are handled in one go, so that their replies
+                    // and the deliveries they cause leave in one write.
+                    while let Some(next) = item.take() {
+                        match next {
+                            None => return Close::Quiet,
+                            Some(Err(e)) => return Close::Error(e.to_string()),
+                            Some(Ok(command)) => {
+                                let shutting = matches!(command, Command::ShutdownInfo(_));
+                                if let Err(close) = self.handle(command).await {
+                                    return close;
                                 }
-                                return Close::Quiet;
+                                if shutting {
+                                    while let Some(reply) = self.replies.next().await {
+                                        if let Some(r) = reply {
+                                            let _ = writer.send(r).await;
+                                        }
+                                    }
+                                    return Close::Quiet;
+                                }
                             }
                         }
+                        frames += 1;
+                        if frames < READ_BATCH
+                            && self.replies.len() < max_in_flight
+                            && self.parked.is_none()
+                        {
+                            item = reader.next().now_or_never();
+                        }
+                    }
+                    match self.write_ready(writer).await {
+                        Ok(true) => last_write = Instant::now(),
+                        Ok(false) => {}
+                        Err(close) => return close,
                     }
                 }
                 Some(reply) = self.replies.next(), if !self.replies.is_empty() => {
-                    if let Some(r) = reply {
-                        if writer.send(r).await.is_err() {
-                            return Close::Quiet;
-                        }
-                        last_write = Instant::now();
+                    let fed = match reply {
+                        Some(r) => writer.feed(r).await.is_ok(),
+                        None => true,
+                    };
+                    if !fed {
+                        return Close::Quiet;
+                    }
+                    match self.write_ready(writer).await {
+                        Ok(_) => last_write = Instant::now(),
+                        Err(close) => return close,
                     }
                 }
                 _ = outbox.ready() => {
-                    match self.deliver(writer).await {
+                    match self.write_ready(writer).await {
                         Ok(true) => last_write = Instant::now(),
                         Ok(false) => {}
                         Err(close) => return close,
@@ -1041,7 +1068,43 @@ impl Session {
         Some(out)
     }
 
-    /// Writes queued deliveries as MessageDispatch. Returns whether anything was written.
+    /// Writes whatever is ready to go (replies already answered, queued deliveries) with
+    /// one flush. Returns whether anything was written.
+    async fn write_ready(
+        &mut self,
+        writer: &mut FramedWrite<OwnedWriteHalf, OpenWireCodec>,
+    ) -> Result<bool, Close> {
+        let mut wrote = false;
+        // A few rounds: deliveries are bounded by prefetch credit, but other work waits.
+        for _ in 0..4 {
+            // Ready replies only: a send still waiting for the store keeps its place (and
+            // every reply after it waits too, replies leave in arrival order).
+            while !self.replies.is_empty() {
+                match self.replies.next().now_or_never() {
+                    Some(Some(Some(r))) => {
+                        if writer.feed(r).await.is_err() {
+                            return Err(Close::Quiet);
+                        }
+                        wrote = true;
+                    }
+                    Some(Some(None)) => {}
+                    Some(None) | None => break,
+                }
+            }
+            if !self.deliver(writer).await? {
+                break;
+            }
+            wrote = true;
+        }
+        // Written or not, the codec may hold frames fed by an earlier branch.
+        if SinkExt::<Command>::flush(writer).await.is_err() {
+            return Err(Close::Quiet);
+        }
+        Ok(wrote)
+    }
+
+    /// Feeds queued deliveries as MessageDispatch (the caller flushes). Returns whether
+    /// anything was fed.
     async fn deliver(
         &mut self,
         writer: &mut FramedWrite<OwnedWriteHalf, OpenWireCodec>,
@@ -1100,9 +1163,6 @@ impl Session {
                 return Err(Close::Quiet);
             }
             wrote = true;
-        }
-        if SinkExt::<Command>::flush(writer).await.is_err() {
-            return Err(Close::Quiet);
         }
         Ok(wrote)
     }
