@@ -11,7 +11,7 @@
 //! being stored twice.
 
 use crate::openwire_message::{
-    message_id_text, to_broker, to_broker_destination, to_openwire, to_openwire_destination,
+    message_id_is, to_broker, to_broker_destination, to_openwire, to_openwire_destination,
     ADVISORY_PREFIX,
 };
 use broker::store::MessageKey;
@@ -81,7 +81,11 @@ const ADVISORY_TEMP_QUEUE: &str = "ActiveMQ.Advisory.TempQueue";
 const ADVISORY_TEMP_TOPIC: &str = "ActiveMQ.Advisory.TempTopic";
 
 struct Dispatched {
-    id: String,
+    /// The message, for its id (acks name messages by id).
+    message: Arc<Message>,
+    /// The broker sequence stamped on this dispatch, echoed in acks: finds the entry an
+    /// ack names without comparing ids one by one.
+    broker_sequence: i64,
     key: MessageKey,
     credited: bool,
 }
@@ -748,8 +752,17 @@ impl Session {
     fn ack_range(c: &Consumer, ack: &MessageAck, individual: bool) -> Vec<usize> {
         let find = |id: &Option<openwire::MessageId>| {
             id.as_ref().and_then(|id| {
-                let text = message_id_text(id);
-                c.dispatched.iter().position(|d| d.id == text)
+                // Dispatch order is broker sequence order; the id itself decides.
+                let hint = c
+                    .dispatched
+                    .binary_search_by_key(&id.broker_sequence_id, |d| d.broker_sequence)
+                    .ok()
+                    .filter(|p| message_id_is(id, &c.dispatched[*p].message.id));
+                hint.or_else(|| {
+                    c.dispatched
+                        .iter()
+                        .position(|d| message_id_is(id, &d.message.id))
+                })
             })
         };
         let Some(last) = find(&ack.last_message_id) else {
@@ -1121,6 +1134,7 @@ impl Session {
             let Some(advisory) = self.consumers.get(&id).map(|c| c.advisory) else {
                 continue;
             };
+            let mut broker_sequence = 0;
             let message = if advisory {
                 // Advisories are consumed on dispatch (the client acks them much later).
                 let key = d.key;
@@ -1133,6 +1147,7 @@ impl Session {
                 }
             } else {
                 self.broker_sequence += 1;
+                broker_sequence = self.broker_sequence;
                 match to_openwire(&d, self.broker_sequence) {
                     Ok(m) => m,
                     Err(e) => {
@@ -1146,7 +1161,8 @@ impl Session {
             };
             if !advisory {
                 c.dispatched.push_back(Dispatched {
-                    id: d.message.id.clone(),
+                    message: d.message.clone(),
+                    broker_sequence,
                     key: d.key,
                     credited: false,
                 });

@@ -67,6 +67,28 @@ pub fn message_id_text(id: &MessageId) -> String {
     id.to_string()
 }
 
+/// Whether `id` reads `text` (its `Display` form), without building the string.
+pub fn message_id_is(id: &MessageId, text: &str) -> bool {
+    use std::fmt::Write;
+    /// Consumes `rest` as the formatter writes; fails at the first difference.
+    struct Prefix<'a> {
+        rest: &'a str,
+    }
+    impl Write for Prefix<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            match self.rest.strip_prefix(s) {
+                Some(rest) => {
+                    self.rest = rest;
+                    Ok(())
+                }
+                None => Err(std::fmt::Error),
+            }
+        }
+    }
+    let mut p = Prefix { rest: text };
+    write!(p, "{id}").is_ok() && p.rest.is_empty()
+}
+
 fn property_from_wire(v: &PrimitiveValue) -> Option<PropertyValue> {
     Some(match v {
         PrimitiveValue::Boolean(b) => PropertyValue::Bool(*b),
@@ -248,6 +270,29 @@ mod tests {
         assert_eq!(p.value, 3);
         assert_eq!(seq, 42);
         assert!(parse_message_id("nonsense").is_none());
+    }
+
+    #[test]
+    fn message_id_is_compares_the_text_form() {
+        let id = MessageId {
+            text_view: None,
+            producer_id: Some(ProducerId {
+                connection_id: "ID:c-1".into(),
+                value: 3,
+                session_id: 2,
+            }),
+            producer_sequence_id: 42,
+            broker_sequence_id: 7,
+        };
+        assert!(message_id_is(&id, "ID:c-1:2:3:42"));
+        assert!(!message_id_is(&id, "ID:c-1:2:3:4"));
+        assert!(!message_id_is(&id, "ID:c-1:2:3:420"));
+        assert!(!message_id_is(&id, ""));
+        let viewed = MessageId {
+            text_view: Some("abc".into()),
+            ..MessageId::default()
+        };
+        assert!(message_id_is(&viewed, "ID:abc"));
     }
 
     #[test]
