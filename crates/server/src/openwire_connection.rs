@@ -771,9 +771,13 @@ impl Session {
         if individual {
             return vec![last];
         }
-        let first = find(&ack.first_message_id)
-            .filter(|f| *f <= last)
-            .unwrap_or(0);
+        // A one-message ack names the same message twice: look it up once.
+        let first = if ack.first_message_id == ack.last_message_id {
+            Some(last)
+        } else {
+            find(&ack.first_message_id)
+        };
+        let first = first.filter(|f| *f <= last).unwrap_or(0);
         (first..=last).collect()
     }
 
@@ -1128,54 +1132,54 @@ impl Session {
         }
         let mut wrote = false;
         for d in batch {
-            let Some(id) = self.by_broker.get(&d.consumer).cloned() else {
+            let redeliveries = i32::try_from(d.redeliveries).unwrap_or(i32::MAX);
+            // One lookup per delivery; the ids are borrowed, not copied.
+            let Some(id) = self.by_broker.get(&d.consumer) else {
                 continue;
             };
-            let Some(advisory) = self.consumers.get(&id).map(|c| c.advisory) else {
+            let Some(c) = self.consumers.get_mut(id) else {
                 continue;
             };
-            let mut broker_sequence = 0;
-            let message = if advisory {
+            let command = if c.advisory {
                 // Advisories are consumed on dispatch (the client acks them much later).
-                let key = d.key;
-                if let Some(c) = self.consumers.get(&id) {
-                    drop(self.broker.ack(c.broker_id, &[key]));
-                }
-                match self.advisory_from_broker(&d.message) {
-                    Some(m) => m,
-                    None => continue,
-                }
+                let id = id.clone();
+                drop(self.broker.ack(c.broker_id, &[d.key]));
+                let Some(message) = self.advisory_from_broker(&d.message) else {
+                    continue;
+                };
+                let Some(c) = self.consumers.get_mut(&id) else {
+                    continue;
+                };
+                c.pull_pending = false;
+                c.pull_deadline = None;
+                let dest = c.info.destination.clone().unwrap_or_default();
+                dispatch(&id, &dest, Some(message), redeliveries)
             } else {
                 self.broker_sequence += 1;
-                broker_sequence = self.broker_sequence;
-                match to_openwire(&d, self.broker_sequence) {
+                let message = match to_openwire(&d, self.broker_sequence) {
                     Ok(m) => m,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot encode a message for OpenWire");
                         continue;
                     }
-                }
-            };
-            let Some(c) = self.consumers.get_mut(&id) else {
-                continue;
-            };
-            if !advisory {
+                };
                 c.dispatched.push_back(Dispatched {
                     message: d.message.clone(),
-                    broker_sequence,
+                    broker_sequence: self.broker_sequence,
                     key: d.key,
                     credited: false,
                 });
-            }
-            c.pull_pending = false;
-            c.pull_deadline = None;
-            let dest = c.info.destination.clone().unwrap_or_default();
-            let redeliveries = i32::try_from(d.redeliveries).unwrap_or(i32::MAX);
-            if writer
-                .feed(dispatch(&id, &dest, Some(message), redeliveries))
-                .await
-                .is_err()
-            {
+                c.pull_pending = false;
+                c.pull_deadline = None;
+                Command::MessageDispatch(Box::new(MessageDispatch {
+                    consumer_id: Some(id.clone()),
+                    destination: Some(c.info.destination.clone().unwrap_or_default()),
+                    message: Some(message),
+                    redelivery_counter: redeliveries,
+                    ..Default::default()
+                }))
+            };
+            if writer.feed(command).await.is_err() {
                 return Err(Close::Quiet);
             }
             wrote = true;
