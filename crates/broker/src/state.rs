@@ -9,6 +9,7 @@
 use crate::consumer::{ConnectionId, Consumer, ConsumerId, ConsumerSpec, Source};
 use crate::destination::{Destination, DLQ_NAME};
 use crate::error::BrokerError;
+use crate::id_hasher::IdMap;
 use crate::message::{now_millis, Message, PropertyValue};
 use crate::message_queue::{Entry, MessageQueue, QueueCounters};
 use crate::outbox::Outbox;
@@ -58,8 +59,8 @@ pub(crate) struct State {
     pub body_reader: Option<Arc<dyn BodyReader>>,
     pub queues: HashMap<Destination, MessageQueue>,
     pub durables: HashMap<DurableName, DurableSub>,
-    pub topic_subs: HashMap<ConsumerId, MessageQueue>,
-    pub consumers: HashMap<ConsumerId, Consumer>,
+    pub topic_subs: IdMap<ConsumerId, MessageQueue>,
+    pub consumers: IdMap<ConsumerId, Consumer>,
     pub connections: HashMap<ConnectionId, ConnectionState>,
     /// Messages acked or moved but whose `Ack` is not applied yet: still live for snapshots.
     pub in_transit: HashMap<(QueueRef, MessageKey), Arc<Message>>,
@@ -86,8 +87,8 @@ impl State {
             body_reader: None,
             queues: HashMap::new(),
             durables: HashMap::new(),
-            topic_subs: HashMap::new(),
-            consumers: HashMap::new(),
+            topic_subs: IdMap::default(),
+            consumers: IdMap::default(),
             connections: HashMap::new(),
             in_transit: HashMap::new(),
             producer_marks: HashMap::new(),
@@ -483,7 +484,7 @@ impl State {
                 outbox,
                 outstanding: 0,
                 pulls: 0,
-                held: HashMap::new(),
+                held: IdMap::default(),
                 sources: sources.clone(),
             },
         );

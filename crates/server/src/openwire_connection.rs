@@ -14,6 +14,7 @@ use crate::openwire_message::{
     message_id_is, to_broker, to_broker_destination, to_openwire, to_openwire_destination,
     ADVISORY_PREFIX,
 };
+use broker::id_hasher::IdMap;
 use broker::store::MessageKey;
 use broker::{
     BodyKind, Broker, BrokerError, ConnectionId, ConsumerId, ConsumerSpec, Delivery, Destination,
@@ -125,7 +126,7 @@ struct Session {
     kill: watch::Receiver<bool>,
     outbox: Arc<Outbox>,
     consumers: HashMap<openwire::ConsumerId, Consumer>,
-    by_broker: HashMap<ConsumerId, openwire::ConsumerId>,
+    by_broker: IdMap<ConsumerId, openwire::ConsumerId>,
     producer_windows: HashMap<openwire::ProducerId, i32>,
     transactions: HashMap<String, LocalTx>,
     temporary: Vec<Destination>,
@@ -161,7 +162,7 @@ pub async fn serve(
         kill,
         outbox: Outbox::new(),
         consumers: HashMap::new(),
-        by_broker: HashMap::new(),
+        by_broker: IdMap::default(),
         producer_windows: HashMap::new(),
         transactions: HashMap::new(),
         temporary: Vec::new(),
