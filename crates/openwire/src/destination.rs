@@ -102,11 +102,11 @@ impl Nested for Destination {
         match DestinationKind::from_type_code(type_code) {
             Some(kind) => Ok(Self {
                 kind,
-                physical_name: r.opt_string("destination name")?.ok_or_else(|| {
+                physical_name: r.opt_string("destination name")?.ok_or(
                     OpenWireError::NullField {
                         what: "destination name",
-                    }
-                })?,
+                    },
+                )?,
             }),
             None if DataStructure::is_known_type(type_code) => Err(OpenWireError::UnexpectedType {
                 expected: "ActiveMQDestination",

@@ -112,10 +112,9 @@ impl WireField for Option<String> {
 
 impl WireField for String {
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
-        r.opt_string("string")?
-            .ok_or_else(|| OpenWireError::NullField {
-                what: "identifier string",
-            })
+        r.opt_string("string")?.ok_or(OpenWireError::NullField {
+            what: "identifier string",
+        })
     }
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         w.opt_string(Some(self), "string")
