@@ -26,8 +26,9 @@ pub fn encoded_len(s: &str) -> usize {
 }
 
 /// ASCII without NUL: the same bytes in UTF-8 and modified UTF-8 (ids, names, most text).
-fn is_plain_ascii(s: &str) -> bool {
-    s.bytes().all(|b| b != 0 && b < 0x80)
+/// Both checks run a word or a vector at a time.
+pub(crate) fn is_plain_ascii(s: &str) -> bool {
+    s.is_ascii() && !s.as_bytes().contains(&0)
 }
 
 /// Appends `s` in modified UTF-8 (no length prefix).
