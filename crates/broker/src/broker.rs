@@ -175,11 +175,11 @@ impl Broker {
                 Ok(())
             });
         }
+        let message = Arc::new(message);
         self.core().with_state(|s| {
             let key = s.non_persistent_key();
-            let dest = message.destination.clone();
-            s.add_message(key, Arc::new(message));
-            s.dispatch_for(&dest);
+            s.add_message(key, message.clone());
+            s.dispatch_for(&message.destination);
         });
         Box::pin(std::future::ready(Ok(())))
     }

@@ -1,10 +1,10 @@
 //! Consumers: who receives what, with how much prefetch credit.
 
 use crate::destination::Destination;
+use crate::id_hasher::IdMap;
 use crate::outbox::Outbox;
 use crate::store::{DurableName, MessageKey};
 use selector::Selector;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Broker-wide consumer number.
@@ -66,7 +66,7 @@ pub(crate) struct Consumer {
     pub outstanding: u32,
     /// Pull mode (prefetch 0): messages asked for and not yet dispatched.
     pub pulls: u32,
-    pub held: HashMap<MessageKey, Held>,
+    pub held: IdMap<MessageKey, Held>,
     /// Queues this consumer is attached to (several for a wildcard queue consumer).
     pub sources: Vec<Source>,
 }

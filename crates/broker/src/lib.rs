@@ -9,6 +9,7 @@
 //!   bodies out to journal records and back (also for the replicated store).
 //! - `state` (private): all broker state and every change to it, under one lock, never
 //!   awaiting; `message_queue`: one queue's pending/in-flight messages and dispatch.
+//! - [`id_hasher`]: the cheap hash for maps keyed by broker-assigned ids.
 //! - [`core`]: the lock around the state and the `StateMachine` the store applies to.
 //! - [`introspect`]: what operators see and do (console, metrics).
 //! - [`broker`]: the async API protocol handlers call; [`outbox`]: how deliveries reach a
@@ -27,6 +28,7 @@ pub mod consumer;
 pub mod core;
 pub mod destination;
 pub mod error;
+pub mod id_hasher;
 pub mod introspect;
 pub mod journal_body;
 pub mod journal_store;

@@ -5,10 +5,11 @@
 //! (disconnect, abort) keeps its `seq`, so it returns to its old place.
 
 use crate::consumer::{Consumer, ConsumerId, Held, Source};
+use crate::id_hasher::IdMap;
 use crate::message::Message;
 use crate::outbox::Delivery;
 use crate::store::{BodyReader, MessageKey};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Sort position in `pending`: (9 - priority, arrival sequence).
@@ -39,8 +40,8 @@ pub struct QueueCounters {
 #[derive(Debug, Default)]
 pub(crate) struct MessageQueue {
     pending: BTreeMap<Slot, Entry>,
-    slots: HashMap<MessageKey, Slot>,
-    inflight: HashMap<MessageKey, Entry>,
+    slots: IdMap<MessageKey, Slot>,
+    inflight: IdMap<MessageKey, Entry>,
     pub consumers: Vec<ConsumerId>,
     round_robin: usize,
     pub counters: QueueCounters,
@@ -111,7 +112,7 @@ impl MessageQueue {
     pub fn dispatch(
         &mut self,
         source: &Source,
-        consumers: &mut HashMap<ConsumerId, Consumer>,
+        consumers: &mut IdMap<ConsumerId, Consumer>,
         now_ms: i64,
         reader: Option<&dyn BodyReader>,
     ) -> DispatchOutcome {

@@ -9,6 +9,7 @@
 use crate::consumer::{ConnectionId, Consumer, ConsumerId, ConsumerSpec, Source};
 use crate::destination::{Destination, DLQ_NAME};
 use crate::error::BrokerError;
+use crate::id_hasher::IdMap;
 use crate::message::{now_millis, Message, PropertyValue};
 use crate::message_queue::{Entry, MessageQueue, QueueCounters};
 use crate::outbox::Outbox;
@@ -60,8 +61,8 @@ pub(crate) struct State {
     pub body_reader: Option<Arc<dyn BodyReader>>,
     pub queues: HashMap<Destination, MessageQueue>,
     pub durables: HashMap<DurableName, DurableSub>,
-    pub topic_subs: HashMap<ConsumerId, MessageQueue>,
-    pub consumers: HashMap<ConsumerId, Consumer>,
+    pub topic_subs: IdMap<ConsumerId, MessageQueue>,
+    pub consumers: IdMap<ConsumerId, Consumer>,
     pub connections: HashMap<ConnectionId, ConnectionState>,
     /// Messages acked or moved but whose `Ack` is not applied yet: still live for snapshots.
     pub in_transit: HashMap<(QueueRef, MessageKey), Arc<Message>>,
@@ -88,8 +89,8 @@ impl State {
             body_reader: None,
             queues: HashMap::new(),
             durables: HashMap::new(),
-            topic_subs: HashMap::new(),
-            consumers: HashMap::new(),
+            topic_subs: IdMap::default(),
+            consumers: IdMap::default(),
             connections: HashMap::new(),
             in_transit: HashMap::new(),
             producer_marks: HashMap::new(),
@@ -259,10 +260,15 @@ impl State {
 
     /// A message for `message.destination`, stored under `key`: queue it where it belongs.
     pub fn add_message(&mut self, key: MessageKey, message: Arc<Message>) {
-        let dest = message.destination.clone();
+        // Borrowed through a second handle on the message: no copy of the name.
+        let held = message.clone();
+        let dest = &held.destination;
         if dest.is_queue() {
             let entry = self.new_entry(key, message);
-            self.queue_mut(&dest).push(entry);
+            match self.queues.get_mut(dest) {
+                Some(q) => q.push(entry),
+                None => self.queue_mut(dest).push(entry),
+            }
             return;
         }
         *self
@@ -278,7 +284,7 @@ impl State {
                 .iter()
                 .filter(|(_, s)| {
                     (message.persistent || s.consumer.is_some())
-                        && s.topic.selects(&dest)
+                        && s.topic.selects(dest)
                         && s.selector
                             .as_ref()
                             .is_none_or(|sel| sel.matches(message.as_ref()))
@@ -298,7 +304,7 @@ impl State {
             .filter(|(id, c)| {
                 c.spec.durable.is_none()
                     && !c.spec.destination.is_queue()
-                    && c.spec.destination.selects(&dest)
+                    && c.spec.destination.selects(dest)
                     && c.accepts(&message)
                     && self.topic_subs.contains_key(id)
             })
@@ -481,7 +487,7 @@ impl State {
                 outbox,
                 outstanding: 0,
                 pulls: 0,
-                held: HashMap::new(),
+                held: IdMap::default(),
                 sources: sources.clone(),
             },
         );
@@ -582,10 +588,7 @@ impl State {
                 if !held.in_tx {
                     c.outstanding = c.outstanding.saturating_sub(1);
                 }
-                if !sources.contains(&held.source) {
-                    sources.push(held.source.clone());
-                }
-                let Some(entry) = (match &held.source {
+                let entry = (match &held.source {
                     Source::Queue(d) => self.queues.get_mut(d),
                     Source::Durable(n) => self.durables.get_mut(n).map(|s| &mut s.queue),
                     Source::TopicSub(id) => self.topic_subs.get_mut(id),
@@ -596,19 +599,29 @@ impl State {
                         q.counters.dequeued += 1;
                     }
                     e
-                }) else {
-                    continue;
-                };
-                match (entry.message.persistent, Self::queue_ref(&held.source)) {
-                    (true, Some(qref)) => {
-                        self.in_transit
-                            .insert((qref.clone(), *key), entry.message.clone());
-                        acks.entry(qref).or_default().push(*key);
+                });
+                if let Some(entry) = entry {
+                    // Only a persistent message needs its queue named in a store op.
+                    match entry
+                        .message
+                        .persistent
+                        .then(|| Self::queue_ref(&held.source))
+                        .flatten()
+                    {
+                        Some(qref) => {
+                            self.in_transit
+                                .insert((qref.clone(), *key), entry.message.clone());
+                            acks.entry(qref).or_default().push(*key);
+                        }
+                        None => {
+                            self.memory_used =
+                                self.memory_used.saturating_sub(entry.message.memory_size());
+                        }
                     }
-                    _ => {
-                        self.memory_used =
-                            self.memory_used.saturating_sub(entry.message.memory_size());
-                    }
+                }
+                // Moved, not cloned: the held record is gone.
+                if !sources.contains(&held.source) {
+                    sources.push(held.source);
                 }
             }
         }

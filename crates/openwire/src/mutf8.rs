@@ -13,6 +13,9 @@ use crate::OpenWireError;
 
 /// Number of bytes `s` takes in modified UTF-8.
 pub fn encoded_len(s: &str) -> usize {
+    if is_plain_ascii(s) {
+        return s.len();
+    }
     s.encode_utf16()
         .map(|u| match u {
             0x0001..=0x007F => 1,
@@ -22,9 +25,15 @@ pub fn encoded_len(s: &str) -> usize {
         .sum()
 }
 
+/// ASCII without NUL: the same bytes in UTF-8 and modified UTF-8 (ids, names, most text).
+/// Both checks run a word or a vector at a time.
+pub(crate) fn is_plain_ascii(s: &str) -> bool {
+    s.is_ascii() && !s.as_bytes().contains(&0)
+}
+
 /// Appends `s` in modified UTF-8 (no length prefix).
 pub fn encode_into(s: &str, out: &mut BytesMut) {
-    if s.bytes().all(|b| b != 0 && b < 0x80) {
+    if is_plain_ascii(s) {
         out.put_slice(s.as_bytes());
         return;
     }

@@ -117,7 +117,7 @@ impl WireReader {
         let fits = usize::try_from(count)
             .ok()
             .filter(|c| c.saturating_mul(min_item_size) <= self.buf.len());
-        fits.ok_or(OpenWireError::LengthOutOfRange {
+        fits.ok_or_else(|| OpenWireError::LengthOutOfRange {
             what,
             length: count,
             remaining: self.buf.len(),

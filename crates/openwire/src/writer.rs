@@ -81,6 +81,16 @@ impl<'a> WireWriter<'a> {
 
     /// `uint16 length` + modified UTF-8 (`writeUTF`).
     pub(crate) fn utf(&mut self, s: &str, what: &'static str) -> Result<(), OpenWireError> {
+        if mutf8::is_plain_ascii(s) {
+            // Ids and names: one check, one copy.
+            let len16 = u16::try_from(s.len()).map_err(|_| OpenWireError::TooLongToEncode {
+                what,
+                length: s.len(),
+            })?;
+            self.buf.put_u16(len16);
+            self.buf.put_slice(s.as_bytes());
+            return Ok(());
+        }
         let len = mutf8::encoded_len(s);
         let len16 =
             u16::try_from(len).map_err(|_| OpenWireError::TooLongToEncode { what, length: len })?;

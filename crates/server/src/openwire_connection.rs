@@ -11,16 +11,17 @@
 //! being stored twice.
 
 use crate::openwire_message::{
-    message_id_text, to_broker, to_broker_destination, to_openwire, to_openwire_destination,
+    message_id_is, to_broker, to_broker_destination, to_openwire, to_openwire_destination,
     ADVISORY_PREFIX,
 };
+use broker::id_hasher::IdMap;
 use broker::store::MessageKey;
 use broker::{
     BodyKind, Broker, BrokerError, ConnectionId, ConsumerId, ConsumerSpec, Delivery, Destination,
     Message, Outbox, PropertyValue,
 };
 use futures_util::stream::FuturesOrdered;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use openwire::{
     Command, DataStructure, DestinationInfo, MessageAck, MessageDispatch, OpenWireCodec,
     TransactionId, TransactionInfo, WireFormat,
@@ -73,11 +74,19 @@ impl ConnectionRegistry {
     }
 }
 
+/// Frames handled in a row before the connection looks at its other work (deliveries,
+/// keep-alive, shutdown) again.
+const READ_BATCH: usize = 64;
+
 const ADVISORY_TEMP_QUEUE: &str = "ActiveMQ.Advisory.TempQueue";
 const ADVISORY_TEMP_TOPIC: &str = "ActiveMQ.Advisory.TempTopic";
 
 struct Dispatched {
-    id: String,
+    /// The message, for its id (acks name messages by id).
+    message: Arc<Message>,
+    /// The broker sequence stamped on this dispatch, echoed in acks: finds the entry an
+    /// ack names without comparing ids one by one.
+    broker_sequence: i64,
     key: MessageKey,
     credited: bool,
 }
@@ -119,7 +128,7 @@ struct Session {
     consumers: HashMap<openwire::ConsumerId, Consumer>,
     /// JMS sessions opened (SessionInfo) and not yet removed; operators see the count.
     sessions: HashSet<openwire::SessionId>,
-    by_broker: HashMap<ConsumerId, openwire::ConsumerId>,
+    by_broker: IdMap<ConsumerId, openwire::ConsumerId>,
     producer_windows: HashMap<openwire::ProducerId, i32>,
     transactions: HashMap<String, LocalTx>,
     temporary: Vec<Destination>,
@@ -156,7 +165,7 @@ pub async fn serve(
         outbox: Outbox::new(),
         consumers: HashMap::new(),
         sessions: HashSet::new(),
-        by_broker: HashMap::new(),
+        by_broker: IdMap::default(),
         producer_windows: HashMap::new(),
         transactions: HashMap::new(),
         temporary: Vec::new(),
@@ -279,35 +288,58 @@ impl Session {
                 }
                 item = reader.next(), if self.replies.len() < max_in_flight && self.parked.is_none() => {
                     last_read = Instant::now();
-                    match item {
-                        None => return Close::Quiet,
-                        Some(Err(e)) => return Close::Error(e.to_string()),
-                        Some(Ok(command)) => {
-                            let shutting = matches!(command, Command::ShutdownInfo(_));
-                            if let Err(close) = self.handle(command).await {
-                                return close;
-                            }
-                            if shutting {
-                                while let Some(reply) = self.replies.next().await {
-                                    if let Some(r) = reply {
-                                        let _ = writer.send(r).await;
-                                    }
+                    let mut item = Some(item);
+                    let mut frames = 0;
+                    // Frames already buffered are handled in one go, so that their replies
+                    // and the deliveries they cause leave in one write.
+                    while let Some(next) = item.take() {
+                        match next {
+                            None => return Close::Quiet,
+                            Some(Err(e)) => return Close::Error(e.to_string()),
+                            Some(Ok(command)) => {
+                                let shutting = matches!(command, Command::ShutdownInfo(_));
+                                if let Err(close) = self.handle(command).await {
+                                    return close;
                                 }
-                                return Close::Quiet;
+                                if shutting {
+                                    while let Some(reply) = self.replies.next().await {
+                                        if let Some(r) = reply {
+                                            let _ = writer.send(r).await;
+                                        }
+                                    }
+                                    return Close::Quiet;
+                                }
                             }
                         }
+                        frames += 1;
+                        if frames < READ_BATCH
+                            && self.replies.len() < max_in_flight
+                            && self.parked.is_none()
+                        {
+                            item = reader.next().now_or_never();
+                        }
+                    }
+                    match self.write_ready(writer).await {
+                        Ok(true) => last_write = Instant::now(),
+                        Ok(false) => {}
+                        Err(close) => return close,
                     }
                 }
                 Some(reply) = self.replies.next(), if !self.replies.is_empty() => {
-                    if let Some(r) = reply {
-                        if writer.send(r).await.is_err() {
-                            return Close::Quiet;
-                        }
-                        last_write = Instant::now();
+                    let fed = match reply {
+                        Some(r) => writer.feed(r).await.is_ok(),
+                        None => true,
+                    };
+                    if !fed {
+                        return Close::Quiet;
+                    }
+                    match self.write_ready(writer).await {
+                        Ok(_) => last_write = Instant::now(),
+                        Err(close) => return close,
                     }
                 }
                 _ = outbox.ready() => {
-                    match self.deliver(writer).await {
+                    match self.write_ready(writer).await {
                         Ok(true) => last_write = Instant::now(),
                         Ok(false) => {}
                         Err(close) => return close,
@@ -738,8 +770,17 @@ impl Session {
     fn ack_range(c: &Consumer, ack: &MessageAck, individual: bool) -> Vec<usize> {
         let find = |id: &Option<openwire::MessageId>| {
             id.as_ref().and_then(|id| {
-                let text = message_id_text(id);
-                c.dispatched.iter().position(|d| d.id == text)
+                // Dispatch order is broker sequence order; the id itself decides.
+                let hint = c
+                    .dispatched
+                    .binary_search_by_key(&id.broker_sequence_id, |d| d.broker_sequence)
+                    .ok()
+                    .filter(|p| message_id_is(id, &c.dispatched[*p].message.id));
+                hint.or_else(|| {
+                    c.dispatched
+                        .iter()
+                        .position(|d| message_id_is(id, &d.message.id))
+                })
             })
         };
         let Some(last) = find(&ack.last_message_id) else {
@@ -748,9 +789,13 @@ impl Session {
         if individual {
             return vec![last];
         }
-        let first = find(&ack.first_message_id)
-            .filter(|f| *f <= last)
-            .unwrap_or(0);
+        // A one-message ack names the same message twice: look it up once.
+        let first = if ack.first_message_id == ack.last_message_id {
+            Some(last)
+        } else {
+            find(&ack.first_message_id)
+        };
+        let first = first.filter(|f| *f <= last).unwrap_or(0);
         (first..=last).collect()
     }
 
@@ -1058,7 +1103,43 @@ impl Session {
         Some(out)
     }
 
-    /// Writes queued deliveries as MessageDispatch. Returns whether anything was written.
+    /// Writes whatever is ready to go (replies already answered, queued deliveries) with
+    /// one flush. Returns whether anything was written.
+    async fn write_ready(
+        &mut self,
+        writer: &mut FramedWrite<OwnedWriteHalf, OpenWireCodec>,
+    ) -> Result<bool, Close> {
+        let mut wrote = false;
+        // A few rounds: deliveries are bounded by prefetch credit, but other work waits.
+        for _ in 0..4 {
+            // Ready replies only: a send still waiting for the store keeps its place (and
+            // every reply after it waits too, replies leave in arrival order).
+            while !self.replies.is_empty() {
+                match self.replies.next().now_or_never() {
+                    Some(Some(Some(r))) => {
+                        if writer.feed(r).await.is_err() {
+                            return Err(Close::Quiet);
+                        }
+                        wrote = true;
+                    }
+                    Some(Some(None)) => {}
+                    Some(None) | None => break,
+                }
+            }
+            if !self.deliver(writer).await? {
+                break;
+            }
+            wrote = true;
+        }
+        // Written or not, the codec may hold frames fed by an earlier branch.
+        if SinkExt::<Command>::flush(writer).await.is_err() {
+            return Err(Close::Quiet);
+        }
+        Ok(wrote)
+    }
+
+    /// Feeds queued deliveries as MessageDispatch (the caller flushes). Returns whether
+    /// anything was fed.
     async fn deliver(
         &mut self,
         writer: &mut FramedWrite<OwnedWriteHalf, OpenWireCodec>,
@@ -1069,57 +1150,57 @@ impl Session {
         }
         let mut wrote = false;
         for d in batch {
-            let Some(id) = self.by_broker.get(&d.consumer).cloned() else {
+            let redeliveries = i32::try_from(d.redeliveries).unwrap_or(i32::MAX);
+            // One lookup per delivery; the ids are borrowed, not copied.
+            let Some(id) = self.by_broker.get(&d.consumer) else {
                 continue;
             };
-            let Some(advisory) = self.consumers.get(&id).map(|c| c.advisory) else {
+            let Some(c) = self.consumers.get_mut(id) else {
                 continue;
             };
-            let message = if advisory {
+            let command = if c.advisory {
                 // Advisories are consumed on dispatch (the client acks them much later).
-                let key = d.key;
-                if let Some(c) = self.consumers.get(&id) {
-                    drop(self.broker.ack(c.broker_id, &[key]));
-                }
-                match self.advisory_from_broker(&d.message) {
-                    Some(m) => m,
-                    None => continue,
-                }
+                let id = id.clone();
+                drop(self.broker.ack(c.broker_id, &[d.key]));
+                let Some(message) = self.advisory_from_broker(&d.message) else {
+                    continue;
+                };
+                let Some(c) = self.consumers.get_mut(&id) else {
+                    continue;
+                };
+                c.pull_pending = false;
+                c.pull_deadline = None;
+                let dest = c.info.destination.clone().unwrap_or_default();
+                dispatch(&id, &dest, Some(message), redeliveries)
             } else {
                 self.broker_sequence += 1;
-                match to_openwire(&d, self.broker_sequence) {
+                let message = match to_openwire(&d, self.broker_sequence) {
                     Ok(m) => m,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot encode a message for OpenWire");
                         continue;
                     }
-                }
-            };
-            let Some(c) = self.consumers.get_mut(&id) else {
-                continue;
-            };
-            if !advisory {
+                };
                 c.dispatched.push_back(Dispatched {
-                    id: d.message.id.clone(),
+                    message: d.message.clone(),
+                    broker_sequence: self.broker_sequence,
                     key: d.key,
                     credited: false,
                 });
-            }
-            c.pull_pending = false;
-            c.pull_deadline = None;
-            let dest = c.info.destination.clone().unwrap_or_default();
-            let redeliveries = i32::try_from(d.redeliveries).unwrap_or(i32::MAX);
-            if writer
-                .feed(dispatch(&id, &dest, Some(message), redeliveries))
-                .await
-                .is_err()
-            {
+                c.pull_pending = false;
+                c.pull_deadline = None;
+                Command::MessageDispatch(Box::new(MessageDispatch {
+                    consumer_id: Some(id.clone()),
+                    destination: Some(c.info.destination.clone().unwrap_or_default()),
+                    message: Some(message),
+                    redelivery_counter: redeliveries,
+                    ..Default::default()
+                }))
+            };
+            if writer.feed(command).await.is_err() {
                 return Err(Close::Quiet);
             }
             wrote = true;
-        }
-        if SinkExt::<Command>::flush(writer).await.is_err() {
-            return Err(Close::Quiet);
         }
         Ok(wrote)
     }

@@ -63,8 +63,75 @@ pub fn parse_message_id(text: &str) -> Option<(ProducerId, i64)> {
     ))
 }
 
+/// The decimal digits of `n` in `buf` (what `Display` writes).
+fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
+/// The id's `Display` form. The usual shape (no text view) is built directly, once per
+/// message sent, without the formatting machinery or regrowing the string.
 pub fn message_id_text(id: &MessageId) -> String {
-    id.to_string()
+    let (None, Some(p)) = (&id.text_view, &id.producer_id) else {
+        return id.to_string();
+    };
+    let mut text = String::with_capacity(p.connection_id.len() + 3 * 21);
+    text.push_str(&p.connection_id);
+    for n in [p.session_id, p.value, id.producer_sequence_id] {
+        let mut buf = [0u8; 20];
+        text.push(':');
+        text.push_str(int_text(n, &mut buf));
+    }
+    text
+}
+
+/// Whether `id` reads `text` (its `Display` form), without building the string.
+pub fn message_id_is(id: &MessageId, text: &str) -> bool {
+    use std::fmt::Write;
+    if let (None, Some(p)) = (&id.text_view, &id.producer_id) {
+        let Some(mut rest) = text.strip_prefix(p.connection_id.as_str()) else {
+            return false;
+        };
+        for n in [p.session_id, p.value, id.producer_sequence_id] {
+            let mut buf = [0u8; 20];
+            let digits = int_text(n, &mut buf);
+            match rest.strip_prefix(':').and_then(|r| r.strip_prefix(digits)) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        return rest.is_empty();
+    }
+    /// Consumes `rest` as the formatter writes; fails at the first difference.
+    struct Prefix<'a> {
+        rest: &'a str,
+    }
+    impl Write for Prefix<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            match self.rest.strip_prefix(s) {
+                Some(rest) => {
+                    self.rest = rest;
+                    Ok(())
+                }
+                None => Err(std::fmt::Error),
+            }
+        }
+    }
+    let mut p = Prefix { rest: text };
+    write!(p, "{id}").is_ok() && p.rest.is_empty()
 }
 
 fn property_from_wire(v: &PrimitiveValue) -> Option<PropertyValue> {
@@ -248,6 +315,52 @@ mod tests {
         assert_eq!(p.value, 3);
         assert_eq!(seq, 42);
         assert!(parse_message_id("nonsense").is_none());
+    }
+
+    #[test]
+    fn message_id_is_compares_the_text_form() {
+        let id = MessageId {
+            text_view: None,
+            producer_id: Some(ProducerId {
+                connection_id: "ID:c-1".into(),
+                value: 3,
+                session_id: 2,
+            }),
+            producer_sequence_id: 42,
+            broker_sequence_id: 7,
+        };
+        assert!(message_id_is(&id, "ID:c-1:2:3:42"));
+        assert!(!message_id_is(&id, "ID:c-1:2:3:4"));
+        assert!(!message_id_is(&id, "ID:c-1:2:3:420"));
+        assert!(!message_id_is(&id, ""));
+        let viewed = MessageId {
+            text_view: Some("abc".into()),
+            ..MessageId::default()
+        };
+        assert!(message_id_is(&viewed, "ID:abc"));
+    }
+
+    #[test]
+    fn message_id_text_matches_display() {
+        for (session, value, seq) in [(0, 0, 0), (2, 3, 42), (-1, i64::MAX, i64::MIN), (10, -7, 9)]
+        {
+            let id = MessageId {
+                text_view: None,
+                producer_id: Some(ProducerId {
+                    connection_id: "ID:host-1-2-3:1".into(),
+                    value,
+                    session_id: session,
+                }),
+                producer_sequence_id: seq,
+                broker_sequence_id: 5,
+            };
+            let text = id.to_string();
+            assert_eq!(message_id_text(&id), text);
+            assert!(message_id_is(&id, &text));
+            assert!(!message_id_is(&id, &format!("{text}0")));
+        }
+        let none = MessageId::default();
+        assert_eq!(message_id_text(&none), none.to_string());
     }
 
     #[test]
