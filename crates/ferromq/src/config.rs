@@ -42,6 +42,9 @@ impl Default for BrokerSection {
 pub struct ListenersSection {
     pub openwire: String,
     pub stomp: String,
+    /// Sessions, producers, consumers (STOMP: subscriptions) and open transactions one
+    /// client connection may hold, each.
+    pub max_per_connection: usize,
 }
 
 impl Default for ListenersSection {
@@ -49,6 +52,7 @@ impl Default for ListenersSection {
         ListenersSection {
             openwire: "0.0.0.0:61616".to_string(),
             stomp: "0.0.0.0:61613".to_string(),
+            max_per_connection: server::openwire_connection::DEFAULT_MAX_PER_CONNECTION,
         }
     }
 }
@@ -355,6 +359,9 @@ impl Config {
                 "broker.max_frame_size",
                 "must be between 1 KiB and 2 GiB".into(),
             );
+        }
+        if self.listeners.max_per_connection == 0 {
+            return err("listeners.max_per_connection", "must be at least 1".into());
         }
         for (key, addr) in [
             ("listeners.stomp", &self.listeners.stomp),

@@ -329,6 +329,7 @@ async fn start_listeners(
     let mut settings = StompSettings::default();
     settings.limits.max_frame_size =
         usize::try_from(config.broker.max_frame_size.0).unwrap_or(usize::MAX);
+    settings.max_per_connection = config.listeners.max_per_connection;
     let openwire_addr = parse_address(&config.listeners.openwire).map_err(ConfigError)?;
     let openwire = OpenWireListener::bind(&openwire_addr)
         .await
@@ -342,6 +343,7 @@ async fn start_listeners(
     let openwire_settings = OpenWireSettings {
         max_frame_size: usize::try_from(config.broker.max_frame_size.0).unwrap_or(usize::MAX),
         broker_url: format!("tcp://{host}:{}", openwire_bound.port()),
+        max_per_connection: config.listeners.max_per_connection,
         ..OpenWireSettings::default()
     };
     let stomp_task = tokio::spawn(listener.run(broker.clone(), settings, shutdown.clone()));

@@ -47,6 +47,10 @@ pub struct OpenWireSettings {
     pub max_in_flight: usize,
     /// Address advertised in BrokerInfo.
     pub broker_url: String,
+    /// Sessions, producers, consumers and open transactions one connection may hold, each:
+    /// past it, the one more is refused with a JMSException (the connection stays), so a
+    /// client cannot grow the broker's per-connection state without bound.
+    pub max_per_connection: usize,
 }
 
 impl Default for OpenWireSettings {
@@ -56,6 +60,7 @@ impl Default for OpenWireSettings {
             connect_timeout: Duration::from_secs(30),
             max_in_flight: 1024,
             broker_url: "tcp://localhost:61616".to_string(),
+            max_per_connection: DEFAULT_MAX_PER_CONNECTION,
         }
     }
 }
@@ -188,6 +193,19 @@ pub async fn serve(
     }
     session.close();
     tracing::debug!(peer = %peer, "OpenWire connection closed");
+}
+
+/// Default of [`OpenWireSettings::max_per_connection`] (and STOMP's subscriptions and
+/// transactions per connection).
+pub const DEFAULT_MAX_PER_CONNECTION: usize = 10_000;
+
+/// The refusal of one more `what` on a connection that holds `limit` already.
+fn over_limit(correlation: i32, what: &str, limit: usize) -> Command {
+    exception(
+        correlation,
+        "javax.jms.ResourceAllocationException",
+        format!("too many {what} on this connection (limit {limit}: listeners.max_per_connection)"),
+    )
 }
 
 fn exception(correlation: i32, class: &str, message: impl Into<String>) -> Command {
@@ -389,6 +407,11 @@ impl Session {
             Command::ConnectionInfo(info) => self.add_connection(*info),
             Command::SessionInfo(info) => {
                 if let Some(id) = info.session_id.clone() {
+                    let limit = self.settings.max_per_connection;
+                    if !self.sessions.contains(&id) && self.sessions.len() >= limit {
+                        self.reply(Some(over_limit(correlation, "sessions", limit)));
+                        return Ok(());
+                    }
                     self.sessions.insert(id);
                     self.report_sessions();
                 }
@@ -397,6 +420,13 @@ impl Session {
             }
             Command::ProducerInfo(info) => {
                 if let Some(id) = info.producer_id.clone() {
+                    let limit = self.settings.max_per_connection;
+                    if !self.producer_windows.contains_key(&id)
+                        && self.producer_windows.len() >= limit
+                    {
+                        self.reply(Some(over_limit(correlation, "producers", limit)));
+                        return Ok(());
+                    }
                     self.producer_windows.insert(id, info.window_size);
                 }
                 self.respond(correlation, required);
@@ -531,6 +561,11 @@ impl Session {
         if self.consumers.contains_key(&id) {
             // Replayed after failover, or a duplicate: already registered.
             self.respond(correlation, required);
+            return Ok(());
+        }
+        let limit = self.settings.max_per_connection;
+        if self.consumers.len() >= limit {
+            self.reply(Some(over_limit(correlation, "consumers", limit)));
             return Ok(());
         }
         let Some(ow_dest) = info.destination.clone() else {
@@ -930,6 +965,11 @@ impl Session {
         };
         match tx.transaction_type {
             TransactionInfo::BEGIN => {
+                let limit = self.settings.max_per_connection;
+                if !self.transactions.contains_key(&id) && self.transactions.len() >= limit {
+                    self.reply(Some(over_limit(correlation, "open transactions", limit)));
+                    return Ok(());
+                }
                 self.transactions.entry(id).or_default();
                 self.respond(correlation, required);
             }

@@ -29,6 +29,9 @@ pub struct StompSettings {
     pub default_prefetch: u32,
     /// How long a new connection may take to send CONNECT.
     pub connect_timeout: Duration,
+    /// Subscriptions and open transactions one connection may hold, each: one more is a
+    /// protocol error (ERROR frame, connection closed).
+    pub max_per_connection: usize,
 }
 
 impl Default for StompSettings {
@@ -37,6 +40,7 @@ impl Default for StompSettings {
             limits: Limits::default(),
             max_in_flight: 1024,
             default_prefetch: 1000,
+            max_per_connection: crate::openwire_connection::DEFAULT_MAX_PER_CONNECTION,
             connect_timeout: Duration::from_secs(30),
         }
     }
@@ -153,6 +157,17 @@ pub async fn serve(
 }
 
 impl Session {
+    /// One more of `what` (the connection holds `held`) within `max_per_connection`?
+    fn check_limit(&self, held: usize, what: &str) -> Result<(), Close> {
+        let limit = self.settings.max_per_connection;
+        if held >= limit {
+            return Err(error(format!(
+                "too many {what} on this connection (limit {limit}: listeners.max_per_connection)"
+            )));
+        }
+        Ok(())
+    }
+
     async fn run(
         &mut self,
         reader: &mut FramedRead<OwnedReadHalf, StompCodec>,
@@ -324,6 +339,7 @@ impl Session {
                 if self.transactions.contains_key(tx) {
                     return Err(error(format!("transaction {tx} is already started")));
                 }
+                self.check_limit(self.transactions.len(), "open transactions")?;
                 self.transactions
                     .insert(tx.to_string(), Transaction::default());
                 self.reply(&frame);
@@ -401,6 +417,7 @@ impl Session {
         if self.subscriptions.contains_key(&id) {
             return Err(error(format!("duplicate subscription id {id}")));
         }
+        self.check_limit(self.subscriptions.len(), "subscriptions")?;
         let ack = match frame.header("ack").unwrap_or("auto") {
             "auto" => AckMode::Auto,
             "client" => AckMode::Client,

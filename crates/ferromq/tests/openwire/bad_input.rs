@@ -136,3 +136,108 @@ fn garbage_on_openwire_port_closes_only_that_connection() {
     eprintln!("--- the seed programs still work");
     assert_seed_programs_deliver(&broker);
 }
+
+/// A client cannot grow its connection's state without bound: with
+/// `listeners.max_per_connection = 3`, a 4th consumer, producer or session is refused with
+/// a `ResourceAllocationException` that names the limit, the connection and what it holds
+/// keep working, and closing a consumer makes room for another (our Rust client, which
+/// speaks the same OpenWire as the Java one).
+#[test]
+fn objects_past_the_per_connection_limit_are_refused_and_the_connection_carries_on() {
+    use client::{AckMode, Connection, ConsumerOptions, Destination, Message};
+    const LIMIT: usize = 3;
+    let broker = testkit::TestBroker::start_with(
+        Some(&format!("[listeners]\nmax_per_connection = {LIMIT}\n")),
+        &[],
+    );
+    let url = format!("tcp://{}", broker.openwire_addr());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let conn = Connection::connect(&url).await.expect("connect");
+        let session = conn.create_session(AckMode::Auto).await.expect("session");
+        let queue = Destination::queue("limited");
+        eprintln!("--- {LIMIT} consumers pass, one more is refused");
+        let mut consumers = Vec::new();
+        for _ in 0..LIMIT {
+            consumers.push(
+                session
+                    .create_consumer(&queue, ConsumerOptions::default())
+                    .await
+                    .expect("consumer within the limit"),
+            );
+        }
+        let refused = session
+            .create_consumer(&queue, ConsumerOptions::default())
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            refused.contains("too many consumers") && refused.contains("max_per_connection"),
+            "4th consumer: {refused:?}"
+        );
+
+        eprintln!("--- the same for producers and sessions");
+        let mut producers = Vec::new();
+        for _ in 0..LIMIT {
+            producers.push(session.create_producer().await.expect("producer"));
+        }
+        let refused = session.create_producer().await.err().map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("too many producers")),
+            "4th producer: {refused:?}"
+        );
+        let mut sessions = Vec::new();
+        for _ in 1..LIMIT {
+            sessions.push(conn.create_session(AckMode::Auto).await.expect("session"));
+        }
+        let refused = conn
+            .create_session(AckMode::Auto)
+            .await
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("too many sessions")),
+            "4th session: {refused:?}"
+        );
+
+        eprintln!("--- what the connection holds still works; a closed consumer makes room");
+        producers[0]
+            .send(&queue, Message::text("still here"))
+            .await
+            .expect("send on a held producer");
+        let mut got = None;
+        for c in consumers.iter_mut() {
+            if let Some(text) = c.recv_text(Duration::from_millis(500)).await.expect("recv") {
+                got = Some(text);
+                break;
+            }
+        }
+        assert_eq!(got.as_deref(), Some("still here"));
+        drop(consumers.pop());
+        let mut again = None;
+        for _ in 0..50 {
+            // The consumer's RemoveInfo needs no answer: retry until the broker saw it.
+            match session
+                .create_consumer(&queue, ConsumerOptions::default())
+                .await
+            {
+                Ok(c) => {
+                    again = Some(c);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        assert!(again.is_some(), "a closed consumer's place is free again");
+        conn.close().await.expect("close");
+    });
+    assert!(
+        TcpStream::connect(broker.openwire_addr()).is_ok(),
+        "the broker still serves"
+    );
+}

@@ -104,3 +104,26 @@ async fn bad_client_loses_nobody_elses_messages() {
         consumer.ack(&m, None, true).await.expect("ack");
     }
 }
+
+/// With `listeners.max_per_connection = 3`, a 4th subscription (or open transaction) on
+/// one connection is an ERROR that names the limit and closes that connection; other
+/// connections carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_past_the_per_connection_limit_close_only_that_connection() {
+    let broker = TestBroker::start_with(Some("[listeners]\nmax_per_connection = 3\n"), &[]);
+    eprintln!("--- four subscriptions on one connection");
+    let mut bytes = CONNECT_12.to_vec();
+    for i in 0..4 {
+        bytes.extend_from_slice(
+            format!("SUBSCRIBE\ndestination:/queue/q{i}\nid:{i}\n\n\0").as_bytes(),
+        );
+    }
+    expect_error_and_close(&broker, &bytes, "too many subscriptions").await;
+    eprintln!("--- four open transactions on one connection");
+    let mut bytes = CONNECT_12.to_vec();
+    for i in 0..4 {
+        bytes.extend_from_slice(format!("BEGIN\ntransaction:t{i}\n\n\0").as_bytes());
+    }
+    expect_error_and_close(&broker, &bytes, "too many open transactions").await;
+    broker_still_serves(&broker.stomp_addr()).await;
+}
