@@ -64,6 +64,21 @@ mod tests {
         );
     }
 
+    /// Persistent message keys are `index << 16 | position`: with one message per entry
+    /// the low 16 bits are all zero, and the table must still spread them.
+    #[test]
+    fn persistent_keys_spread_although_their_low_bits_are_zero() {
+        let build = BuildHasherDefault::<IdHasher>::default();
+        let mut buckets = [0u32; 64];
+        for index in 1..=64_000u64 {
+            buckets[(build.hash_one(crate::store::message_key(index, 0)) & 63) as usize] += 1;
+        }
+        assert!(
+            buckets.iter().all(|n| (900..=1100).contains(n)),
+            "{buckets:?}"
+        );
+    }
+
     #[test]
     fn non_persistent_keys_with_the_top_bit_spread_too() {
         let build = BuildHasherDefault::<IdHasher>::default();
