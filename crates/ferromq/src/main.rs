@@ -12,12 +12,6 @@ mod run;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// The broker allocates and frees a few dozen small blocks per message (frames, ids,
-/// properties); mimalloc does that for ~30 % less broker CPU than glibc's malloc
-/// (docs/benchmarks.md, rust-client section).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "ferromq",
