@@ -253,10 +253,12 @@ COMMIT="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 RUSTC_V="$(rustc --version 2>/dev/null || echo unknown)"
 
 mkdir -p "$(dirname "$OUT")"
-# Keep the OpenWire section that bench/jms/run.sh maintains in the same file.
+# Keep the sections other scripts maintain in the same file (bench/jms/run.sh's OpenWire
+# section, bench/cluster/*.py's, the Rust client's) and the hand-written text between and
+# after them: everything from the first `<!-- BEGIN ` marker to the end.
 JMS_SECTION=""
 if [ -f "$OUT" ]; then
-  JMS_SECTION="$(sed -n '/<!-- BEGIN openwire-jms/,/<!-- END openwire-jms -->/p' "$OUT")"
+  JMS_SECTION="$(sed -n '/^<!-- BEGIN /,$p' "$OUT")"
 fi
 {
 cat <<EOF
