@@ -50,45 +50,34 @@ mod tests {
     use super::*;
     use std::hash::BuildHasher;
 
-    #[test]
-    fn consecutive_ids_spread_over_the_low_bits() {
+    /// Hashes 64,000 keys into 64 buckets by the low bits (as the table indexes) and
+    /// checks every bucket is within 10 % of the mean (1000).
+    fn assert_spread(keys: impl Iterator<Item = u64>) {
         let build = BuildHasherDefault::<IdHasher>::default();
         let mut buckets = [0u32; 64];
-        for id in 0..64_000u64 {
-            buckets[(build.hash_one(id) & 63) as usize] += 1;
+        for key in keys {
+            buckets[(build.hash_one(key) & 63) as usize] += 1;
         }
-        // Every bucket within 10 % of the mean (1000).
         assert!(
             buckets.iter().all(|n| (900..=1100).contains(n)),
             "{buckets:?}"
         );
+    }
+
+    #[test]
+    fn consecutive_ids_spread_over_the_low_bits() {
+        assert_spread(0..64_000u64);
     }
 
     /// Persistent message keys are `index << 16 | position`: with one message per entry
     /// the low 16 bits are all zero, and the table must still spread them.
     #[test]
     fn persistent_keys_spread_although_their_low_bits_are_zero() {
-        let build = BuildHasherDefault::<IdHasher>::default();
-        let mut buckets = [0u32; 64];
-        for index in 1..=64_000u64 {
-            buckets[(build.hash_one(crate::store::message_key(index, 0)) & 63) as usize] += 1;
-        }
-        assert!(
-            buckets.iter().all(|n| (900..=1100).contains(n)),
-            "{buckets:?}"
-        );
+        assert_spread((1..=64_000u64).map(|index| crate::store::message_key(index, 0)));
     }
 
     #[test]
     fn non_persistent_keys_with_the_top_bit_spread_too() {
-        let build = BuildHasherDefault::<IdHasher>::default();
-        let mut buckets = [0u32; 64];
-        for id in 0..64_000u64 {
-            buckets[(build.hash_one((1u64 << 63) | id) & 63) as usize] += 1;
-        }
-        assert!(
-            buckets.iter().all(|n| (900..=1100).contains(n)),
-            "{buckets:?}"
-        );
+        assert_spread((0..64_000u64).map(|id| (1u64 << 63) | id));
     }
 }

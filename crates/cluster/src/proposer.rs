@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// Raft entries proposed and not yet committed. Measured with 8 producers waiting for a
 /// receipt per send: 1 or 2 in flight ≈ 3,250 msg/s, 4 ≈ 2,200, 16 ≈ 2,300 (appends spread
 /// over many small entries, each a round).
-pub(crate) const MAX_ENTRIES_IN_FLIGHT: usize = 2;
+const MAX_ENTRIES_IN_FLIGHT: usize = 2;
 /// Ops per entry at most (message keys keep 16 bits for the op's position).
 const MAX_OPS_PER_ENTRY: usize = 1024;
 /// Approximate bytes per entry at most (one append alone may be larger). Small enough that

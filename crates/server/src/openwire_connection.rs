@@ -199,13 +199,15 @@ pub async fn serve(
 /// transactions per connection).
 pub const DEFAULT_MAX_PER_CONNECTION: usize = 10_000;
 
-/// The refusal of one more `what` on a connection that holds `limit` already.
-fn over_limit(correlation: i32, what: &str, limit: usize) -> Command {
-    exception(
-        correlation,
-        "javax.jms.ResourceAllocationException",
-        format!("too many {what} on this connection (limit {limit}: listeners.max_per_connection)"),
-    )
+/// `Err` with the refusal's text when a connection holding `held` of `what` may not take
+/// one more (`listeners.max_per_connection`); shared by both protocols.
+pub(crate) fn check_per_connection(held: usize, limit: usize, what: &str) -> Result<(), String> {
+    if held >= limit {
+        return Err(format!(
+            "too many {what} on this connection (limit {limit}: listeners.max_per_connection)"
+        ));
+    }
+    Ok(())
 }
 
 fn exception(correlation: i32, class: &str, message: impl Into<String>) -> Command {
@@ -382,6 +384,22 @@ impl Session {
         }
     }
 
+    /// Whether one more `what` (of which the connection holds `held`) is refused; if so the
+    /// refusal is answered (a ResourceAllocationException; the connection carries on).
+    fn refuse_past_limit(&mut self, correlation: i32, held: usize, what: &str) -> bool {
+        match check_per_connection(held, self.settings.max_per_connection, what) {
+            Ok(()) => false,
+            Err(why) => {
+                self.reply(Some(exception(
+                    correlation,
+                    "javax.jms.ResourceAllocationException",
+                    why,
+                )));
+                true
+            }
+        }
+    }
+
     fn reply(&mut self, command: Option<Command>) {
         if let Some(c) = command {
             self.replies
@@ -407,9 +425,9 @@ impl Session {
             Command::ConnectionInfo(info) => self.add_connection(*info),
             Command::SessionInfo(info) => {
                 if let Some(id) = info.session_id.clone() {
-                    let limit = self.settings.max_per_connection;
-                    if !self.sessions.contains(&id) && self.sessions.len() >= limit {
-                        self.reply(Some(over_limit(correlation, "sessions", limit)));
+                    if !self.sessions.contains(&id)
+                        && self.refuse_past_limit(correlation, self.sessions.len(), "sessions")
+                    {
                         return Ok(());
                     }
                     self.sessions.insert(id);
@@ -420,11 +438,13 @@ impl Session {
             }
             Command::ProducerInfo(info) => {
                 if let Some(id) = info.producer_id.clone() {
-                    let limit = self.settings.max_per_connection;
                     if !self.producer_windows.contains_key(&id)
-                        && self.producer_windows.len() >= limit
+                        && self.refuse_past_limit(
+                            correlation,
+                            self.producer_windows.len(),
+                            "producers",
+                        )
                     {
-                        self.reply(Some(over_limit(correlation, "producers", limit)));
                         return Ok(());
                     }
                     self.producer_windows.insert(id, info.window_size);
@@ -563,9 +583,7 @@ impl Session {
             self.respond(correlation, required);
             return Ok(());
         }
-        let limit = self.settings.max_per_connection;
-        if self.consumers.len() >= limit {
-            self.reply(Some(over_limit(correlation, "consumers", limit)));
+        if self.refuse_past_limit(correlation, self.consumers.len(), "consumers") {
             return Ok(());
         }
         let Some(ow_dest) = info.destination.clone() else {
@@ -965,9 +983,13 @@ impl Session {
         };
         match tx.transaction_type {
             TransactionInfo::BEGIN => {
-                let limit = self.settings.max_per_connection;
-                if !self.transactions.contains_key(&id) && self.transactions.len() >= limit {
-                    self.reply(Some(over_limit(correlation, "open transactions", limit)));
+                if !self.transactions.contains_key(&id)
+                    && self.refuse_past_limit(
+                        correlation,
+                        self.transactions.len(),
+                        "open transactions",
+                    )
+                {
                     return Ok(());
                 }
                 self.transactions.entry(id).or_default();

@@ -159,13 +159,12 @@ pub async fn serve(
 impl Session {
     /// One more of `what` (the connection holds `held`) within `max_per_connection`?
     fn check_limit(&self, held: usize, what: &str) -> Result<(), Close> {
-        let limit = self.settings.max_per_connection;
-        if held >= limit {
-            return Err(error(format!(
-                "too many {what} on this connection (limit {limit}: listeners.max_per_connection)"
-            )));
-        }
-        Ok(())
+        crate::openwire_connection::check_per_connection(
+            held,
+            self.settings.max_per_connection,
+            what,
+        )
+        .map_err(error)
     }
 
     async fn run(
