@@ -12,8 +12,18 @@
 //!
 //! `append` writes the batch under the journal lock (so it is readable at once) and hands
 //! the callback to a flusher thread, which runs one `fdatasync` for everything written
-//! since its last one and then completes every callback it holds: group commit, and the
-//! Raft core is never blocked on the disk.
+//! since its last one and then completes every callback it holds: group commit.
+//!
+//! openraft 0.9's core waits for that callback before it does anything else, so a leader
+//! would send each entry to its followers only after its own fsync: two fsyncs in a row per
+//! round. On the leader (this node's saved vote is a committed vote for itself) `append`
+//! therefore reports the write as flushed at once and only asks the flusher to sync: the
+//! followers receive the entry while the leader's fsync runs. openraft then counts the
+//! leader in a quorum before its copy is on disk, so the two places where a commit becomes
+//! visible wait for the leader's own fsync as well ([`LogShared::durable`]): the state
+//! machine applies an entry (and its client is answered) only once it is durable here, and
+//! the commit index sent to followers never passes the leader's durable entry. See
+//! docs/replication.md, "The leader's fsync runs beside replication".
 
 use crate::types::{entry_to_record, log_id, record_to_entry, Entry, RaftLogId, TypeConfig, Vote};
 use journal::{Journal, JournalError};
@@ -53,7 +63,20 @@ pub(crate) struct LogShared {
     /// The oldest entry that paged-out bodies of the latest snapshot still live in
     /// (`u64::MAX`: none): purging stops below it, whatever openraft's purge point.
     keep_bodies_from: AtomicU64,
+    /// The newest entry on this node's disk: fsynced, or found in the log at start-up.
+    durable: tokio::sync::watch::Sender<Durable>,
+    /// Bumped (under the journal lock) by every truncation, so a flush that took its mark
+    /// before a truncation does not publish an entry that was cut off meanwhile.
+    truncations: AtomicU64,
     pub counters: LogCounters,
+}
+
+/// What [`LogShared::durable`] publishes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Durable {
+    pub log_id: Option<RaftLogId>,
+    /// An fsync failed: nothing written after it may count as durable, ever.
+    pub failed: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -97,6 +120,15 @@ fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> std::io:
     }
 }
 
+/// The log id of the newest entry `journal` holds (entry 0 from the init file).
+fn last_written(journal: &Journal, init: Option<&Entry>) -> Option<RaftLogId> {
+    if journal.last_index() >= 1 {
+        Some(log_id(journal.last_term(), journal.last_index()))
+    } else {
+        init.map(|e| e.log_id)
+    }
+}
+
 impl LogShared {
     /// Opens the journal and the small files beside it.
     pub(crate) fn open(config: journal::JournalConfig) -> Result<Arc<LogShared>, JournalError> {
@@ -116,6 +148,7 @@ impl LogShared {
                 purged = Some(log_id(snap.term, snap.index));
             }
         }
+        let on_disk = last_written(&journal, init.as_ref());
         let shared = LogShared {
             journal: Mutex::new(journal),
             dir,
@@ -123,6 +156,11 @@ impl LogShared {
             init: Mutex::new(init),
             purged: Mutex::new(purged),
             keep_bodies_from: AtomicU64::new(u64::MAX),
+            durable: tokio::sync::watch::Sender::new(Durable {
+                log_id: on_disk,
+                failed: false,
+            }),
+            truncations: AtomicU64::new(0),
             counters: LogCounters::default(),
         };
         shared.update_counters(&lock(&shared.journal));
@@ -131,6 +169,43 @@ impl LogShared {
 
     pub(crate) fn journal(&self) -> MutexGuard<'_, Journal> {
         lock(&self.journal)
+    }
+
+    /// The newest entry on this node's disk.
+    pub(crate) fn durable(&self) -> Durable {
+        *self.durable.borrow()
+    }
+
+    /// Waits until the entry at `index` is on this node's disk.
+    ///
+    /// # Errors
+    /// An fsync failed before it got there.
+    pub(crate) async fn wait_durable(&self, index: u64) -> std::io::Result<()> {
+        let mut rx = self.durable.subscribe();
+        let d = rx
+            .wait_for(|d| d.failed || d.log_id.is_some_and(|l| l.index >= index))
+            .await
+            .map_err(|_| io_err("log flusher stopped"))?;
+        if d.log_id.is_some_and(|l| l.index >= index) {
+            Ok(())
+        } else {
+            Err(io_err(format!("log entry {index}: fsync failed")))
+        }
+    }
+
+    /// `log_id` (what the journal held when its fsync started) is on disk, unless a
+    /// truncation ran since `truncations` was read. Called under the journal lock.
+    fn publish_durable(&self, log_id: Option<RaftLogId>, truncations: u64) {
+        if self.truncations.load(Ordering::Acquire) != truncations {
+            return;
+        }
+        self.durable.send_if_modified(|d| {
+            let newer = log_id.is_some_and(|l| d.log_id.is_none_or(|old| l.index > old.index));
+            if newer {
+                d.log_id = log_id;
+            }
+            newer
+        });
     }
 
     /// Entries from `index` on hold bodies that paged-out messages of the latest snapshot
@@ -149,6 +224,25 @@ impl LogShared {
         c.last_index.store(j.last_index(), Ordering::Relaxed);
         c.disk_bytes.store(j.disk_size(), Ordering::Relaxed);
         c.segments.store(j.segment_count(), Ordering::Relaxed);
+    }
+
+    /// Entries from `from` on were cut off `j` (whose lock the caller holds): the durable
+    /// mark moves back to what is left, and a flush that started before does not publish.
+    fn note_truncated(&self, j: &Journal, from: u64) {
+        self.truncations.fetch_add(1, Ordering::AcqRel);
+        let last = last_written(j, lock(&self.init).as_ref());
+        self.durable.send_if_modified(|d| {
+            let cut = d.log_id.is_some_and(|l| l.index >= from);
+            if cut {
+                d.log_id = last;
+            }
+            cut
+        });
+    }
+
+    /// Marks every later fsync as failed and wakes whoever waits for one.
+    fn fail_durable(&self) {
+        self.durable.send_modify(|d| d.failed = true);
     }
 
     fn log_state(&self) -> LogState<TypeConfig> {
@@ -233,20 +327,30 @@ impl RaftLogReader<TypeConfig> for JournalLogReader {
 }
 
 enum Flush {
+    /// Sync, then complete this callback.
     Done(LogFlushed<TypeConfig>),
+    /// Sync (a leader's append, already reported as flushed to openraft).
+    Sync,
     Stop,
 }
 
 /// openraft's `RaftLogStorage` over a [`journal::Journal`].
 pub struct JournalLogStore {
     shared: Arc<LogShared>,
+    node_id: NodeId,
     vote: Option<Vote>,
     flush: mpsc::Sender<Flush>,
 }
 
+/// Whether `vote` makes `node_id` the leader of its term (so its appends are its own
+/// proposals, not a leader's entries it must hold on disk before it may answer).
+fn leads(vote: Option<&Vote>, node_id: NodeId) -> bool {
+    vote.is_some_and(|v| v.committed && v.leader_id.voted_for == Some(node_id))
+}
+
 impl JournalLogStore {
     /// Starts the flusher thread. The vote is read from `raft-vote`.
-    pub(crate) fn new(shared: Arc<LogShared>) -> std::io::Result<JournalLogStore> {
+    pub(crate) fn new(shared: Arc<LogShared>, node_id: NodeId) -> std::io::Result<JournalLogStore> {
         let vote = read_json(shared.dir(), VOTE_FILE)?;
         let (flush, rx) = mpsc::channel::<Flush>();
         let flusher = shared.clone();
@@ -255,6 +359,7 @@ impl JournalLogStore {
             .spawn(move || flusher_loop(&flusher, &rx))?;
         Ok(JournalLogStore {
             shared,
+            node_id,
             vote,
             flush,
         })
@@ -272,19 +377,39 @@ fn flusher_loop(shared: &LogShared, rx: &mpsc::Receiver<Flush>) {
     let mut waiting = Vec::new();
     'outer: while let Ok(first) = rx.recv() {
         let mut stop = false;
+        let mut sync = false;
         for msg in std::iter::once(first).chain(rx.try_iter()) {
             match msg {
-                Flush::Done(cb) => waiting.push(cb),
+                Flush::Done(cb) => {
+                    waiting.push(cb);
+                    sync = true;
+                }
+                Flush::Sync => sync = true,
                 Flush::Stop => stop = true,
             }
         }
-        if !waiting.is_empty() {
+        if sync {
             // The fsync runs without the journal lock: the Raft core keeps appending and
             // the replication streams keep reading (sending entries to the followers while
             // this node's own fsync runs) instead of queueing behind it.
-            let pending = shared.journal().take_pending_sync();
+            let (pending, mark, truncations) = {
+                let mut j = shared.journal();
+                let mark = last_written(&j, lock(&shared.init).as_ref());
+                let truncations = shared.truncations.load(Ordering::Acquire);
+                (j.take_pending_sync(), mark, truncations)
+            };
             let result = pending.run();
-            shared.update_counters(&shared.journal());
+            {
+                let j = shared.journal();
+                shared.update_counters(&j);
+                match &result {
+                    Ok(()) => shared.publish_durable(mark, truncations),
+                    Err(e) => {
+                        tracing::error!(error = %e, "raft log: fsync failed");
+                        shared.fail_durable();
+                    }
+                }
+            }
             shared.counters.syncs.fetch_add(1, Ordering::Relaxed);
             let error = result.err().map(|e| e.to_string());
             for cb in waiting.drain(..) {
@@ -351,7 +476,11 @@ impl RaftLogStorage<TypeConfig> for JournalLogStore {
                     serde_json::to_vec(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
                 write_file_atomic(self.shared.dir(), INIT_FILE, &data, self.shared.sync)
                     .map_err(|e| StorageIOError::write_logs(&e))?;
+                let id = entry.log_id;
                 *lock(&self.shared.init) = Some(entry);
+                // Written and fsynced above.
+                self.shared
+                    .publish_durable(Some(id), self.shared.truncations.load(Ordering::Acquire));
                 continue;
             }
             let (term, index, kind, payload) =
@@ -372,7 +501,15 @@ impl RaftLogStorage<TypeConfig> for JournalLogStore {
                 .last_index
                 .store(j.last_index(), Ordering::Relaxed);
         }
-        if let Err(mpsc::SendError(Flush::Done(cb))) = self.flush.send(Flush::Done(callback)) {
+        if leads(self.vote.as_ref(), self.node_id) {
+            // Replication starts now; what this node applies and what it tells followers
+            // is committed waits for the fsync (see the module docs).
+            callback.log_io_completed(Ok(()));
+            if self.flush.send(Flush::Sync).is_err() {
+                self.shared.fail_durable();
+            }
+        } else if let Err(mpsc::SendError(Flush::Done(cb))) = self.flush.send(Flush::Done(callback))
+        {
             cb.log_io_completed(Err(io_err("log flusher stopped")));
         }
         Ok(())
@@ -391,6 +528,7 @@ impl RaftLogStorage<TypeConfig> for JournalLogStore {
         j.truncate_after(log_id.index.saturating_sub(1))
             .map_err(|e| StorageIOError::write_logs(&e))?;
         self.shared.update_counters(&j);
+        self.shared.note_truncated(&j, log_id.index);
         Ok(())
     }
 
@@ -416,5 +554,127 @@ impl RaftLogStorage<TypeConfig> for JournalLogStore {
             "raft log purged"
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn open(dir: &Path) -> Arc<LogShared> {
+        let config = journal::JournalConfig {
+            sync: false,
+            ..journal::JournalConfig::new(dir)
+        };
+        LogShared::open(config).expect("open")
+    }
+
+    fn write(shared: &LogShared, term: u64, from: u64, to: u64) {
+        let entries: Vec<_> = (from..=to)
+            .map(|index| journal::Entry {
+                term,
+                index,
+                kind: crate::types::KIND_BLANK,
+                payload: Bytes::new(),
+            })
+            .collect();
+        shared.journal().append_entries(&entries).expect("append");
+    }
+
+    fn durable_index(shared: &LogShared) -> Option<u64> {
+        shared.durable().log_id.map(|l| l.index)
+    }
+
+    /// What a flusher publishes: the journal's last entry when its fsync started, moving
+    /// forward only, and nothing if a truncation ran meanwhile.
+    #[test]
+    fn durable_mark_follows_flushes_and_truncations() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shared = open(dir.path());
+        assert_eq!(durable_index(&shared), None);
+        write(&shared, 1, 1, 5);
+        // Written, not flushed: not durable.
+        assert_eq!(durable_index(&shared), None);
+        let before = shared.truncations.load(Ordering::Acquire);
+        shared.publish_durable(Some(log_id(1, 5)), before);
+        assert_eq!(durable_index(&shared), Some(5));
+        // An older flush finishing late does not move it back.
+        shared.publish_durable(Some(log_id(1, 3)), before);
+        assert_eq!(durable_index(&shared), Some(5));
+
+        // A new leader's entries replace 4 and 5: the mark falls back to 3.
+        {
+            let mut j = shared.journal();
+            j.truncate_after(3).expect("truncate");
+            shared.note_truncated(&j, 4);
+        }
+        assert_eq!(shared.durable().log_id, Some(log_id(1, 3)));
+        write(&shared, 2, 4, 6);
+        // A flush whose mark was taken before the truncation must not publish (its
+        // entry 5 of term 1 is gone); one taken after does.
+        shared.publish_durable(Some(log_id(1, 5)), before);
+        assert_eq!(durable_index(&shared), Some(3));
+        shared.publish_durable(
+            Some(log_id(2, 6)),
+            shared.truncations.load(Ordering::Acquire),
+        );
+        assert_eq!(shared.durable().log_id, Some(log_id(2, 6)));
+
+        // A truncation above the mark leaves it alone.
+        write(&shared, 2, 7, 8);
+        {
+            let mut j = shared.journal();
+            j.truncate_after(7).expect("truncate");
+            shared.note_truncated(&j, 8);
+        }
+        assert_eq!(durable_index(&shared), Some(6));
+
+        // Reopened: what the journal holds is on disk.
+        drop(shared);
+        let shared = open(dir.path());
+        assert_eq!(shared.durable().log_id, Some(log_id(2, 7)));
+    }
+
+    #[tokio::test]
+    async fn apply_waits_for_the_fsync_and_fails_with_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shared = open(dir.path());
+        write(&shared, 1, 1, 2);
+        let waiter = {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.wait_durable(2).await })
+        };
+        tokio::task::yield_now().await;
+        shared.publish_durable(Some(log_id(1, 1)), 0);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "entry 2 is not on disk yet");
+        shared.publish_durable(Some(log_id(1, 2)), 0);
+        assert!(waiter.await.expect("join").is_ok());
+
+        write(&shared, 1, 3, 3);
+        let waiter = {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.wait_durable(3).await })
+        };
+        shared.fail_durable();
+        assert!(
+            waiter.await.expect("join").is_err(),
+            "an fsync failure fails the wait"
+        );
+        assert!(
+            shared.wait_durable(2).await.is_ok(),
+            "what was on disk stays so"
+        );
+    }
+
+    #[test]
+    fn leader_mode_is_a_committed_vote_for_this_node() {
+        let mut vote = Vote::new(3, 1);
+        assert!(!leads(Some(&vote), 1), "a candidate's own vote");
+        vote.commit();
+        assert!(leads(Some(&vote), 1));
+        assert!(!leads(Some(&vote), 2), "a follower of node 1");
+        assert!(!leads(None, 1));
     }
 }

@@ -10,6 +10,7 @@
 //! [`NodeStatus`] as JSON, on any connection: [`query_status`] asks it, without a node of
 //! its own (`ferromq cluster status`).
 
+use crate::log_store::LogShared;
 use crate::store::{node_status, ClusterError, NodeStatus};
 use crate::types::{
     entry_to_record, record_to_entry, Entry, NodeId, Raft, RaftLogId, SnapshotMeta, TypeConfig,
@@ -26,6 +27,7 @@ use openraft::raft::{
 };
 use openraft::BasicNode;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -222,9 +224,29 @@ async fn serve_conn(
     }
 }
 
+/// The commit index a leader may tell its followers: openraft's, but no further than the
+/// leader's own disk (openraft counts the leader in a quorum before its fsync; see
+/// log_store). Every entry up to the leader's durable one is in its log, so an index below
+/// openraft's commit is itself committed.
+fn clamp_commit(commit: Option<RaftLogId>, durable: Option<RaftLogId>) -> Option<RaftLogId> {
+    match commit {
+        Some(c) if durable.is_none_or(|d| d.index < c.index) => durable,
+        other => other,
+    }
+}
+
 /// Creates a [`PeerClient`] per target.
-#[derive(Clone, Default)]
-pub struct TcpNetwork {}
+#[derive(Clone)]
+pub struct TcpNetwork {
+    log: Arc<LogShared>,
+}
+
+impl TcpNetwork {
+    /// Clients that never tell a follower of a commit beyond what `log` holds on disk.
+    pub(crate) fn new(log: Arc<LogShared>) -> TcpNetwork {
+        TcpNetwork { log }
+    }
+}
 
 impl RaftNetworkFactory<TypeConfig> for TcpNetwork {
     type Network = PeerClient;
@@ -234,6 +256,7 @@ impl RaftNetworkFactory<TypeConfig> for TcpNetwork {
             target,
             addr: crate::types::strip_scheme(&node.addr).to_string(),
             conn: None,
+            log: self.log.clone(),
         }
     }
 }
@@ -248,6 +271,7 @@ pub struct PeerClient {
     target: NodeId,
     addr: String,
     conn: Option<TcpStream>,
+    log: Arc<LogShared>,
 }
 
 impl PeerClient {
@@ -340,9 +364,10 @@ impl PeerClient {
 impl RaftNetwork<TypeConfig> for PeerClient {
     async fn append_entries(
         &mut self,
-        rpc: AppendEntriesRequest<TypeConfig>,
+        mut rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        rpc.leader_commit = clamp_commit(rpc.leader_commit, self.log.durable().log_id);
         self.call(APPEND, encode_append(&rpc), option.hard_ttl())
             .await
     }
@@ -408,5 +433,21 @@ pub async fn query_status(addr: &str, timeout: Duration) -> Result<NodeStatus, C
             std::io::ErrorKind::TimedOut,
             format!("no status from {addr} within {timeout:?}"),
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clamp_commit;
+    use crate::types::log_id;
+
+    #[test]
+    fn followers_learn_no_commit_past_the_leaders_disk() {
+        let c = Some(log_id(2, 10));
+        assert_eq!(clamp_commit(c, Some(log_id(2, 12))), c);
+        assert_eq!(clamp_commit(c, Some(log_id(2, 10))), c);
+        assert_eq!(clamp_commit(c, Some(log_id(1, 7))), Some(log_id(1, 7)));
+        assert_eq!(clamp_commit(c, None), None);
+        assert_eq!(clamp_commit(None, Some(log_id(2, 12))), None);
     }
 }

@@ -253,6 +253,16 @@ impl RaftStateMachine<TypeConfig> for BrokerStateMachine {
         I: IntoIterator<Item = crate::types::Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let entries: Vec<_> = entries.into_iter().collect();
+        // On the leader openraft commits before the leader's own fsync (see log_store):
+        // nothing is applied, and so no client answered, before it is on disk here too.
+        if let Some(last) = entries.last() {
+            self.shared
+                .log
+                .wait_durable(last.log_id.index)
+                .await
+                .map_err(|e| StorageIOError::apply(last.log_id, &e))?;
+        }
         let mut out = Vec::new();
         for entry in entries {
             let index = entry.log_id.index;

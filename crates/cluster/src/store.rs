@@ -188,11 +188,11 @@ impl ReplicatedStore {
 
         let log = LogShared::open(config.journal.clone())?;
         let sm = SmShared::open(log.clone(), machine, reset).map_err(ClusterError::StateMachine)?;
-        let log_store = JournalLogStore::new(log.clone())?;
+        let log_store = JournalLogStore::new(log.clone(), config.node_id)?;
         let raft = Raft::new(
             config.node_id,
             Arc::new(raft_config),
-            TcpNetwork::default(),
+            TcpNetwork::new(log.clone()),
             log_store,
             BrokerStateMachine::new(sm.clone()),
         )
