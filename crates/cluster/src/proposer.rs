@@ -1,16 +1,23 @@
-//! Group commit at the Raft level: appends become Raft entries in call order, with at most
-//! [`MAX_ENTRIES_IN_FLIGHT`] entries proposed and not yet committed; appends that arrive
-//! meanwhile wait and go into the next entry together.
+//! Group commit at the Raft level: appends become Raft entries in call order, one entry in
+//! flight (proposed, not yet committed) at a time; appends that arrive meanwhile wait and go
+//! into the next entry together.
 //!
 //! Without it every append is its own entry, and under a deep pipeline thousands of writes
 //! queue in the Raft core ahead of the master's quorum checks (which then time out).
 //!
-//! No task sits in the middle: an append that finds nothing waiting and a free slot is
-//! proposed by its caller at once and its future awaits the Raft answer itself; the
-//! completion of an entry proposes what waited meanwhile. So a lone producer's send costs
-//! no extra task hand-off on either side of the commit (each is a wake-up and a context
-//! switch, and they dominate a commit round's cost on a small machine: see
-//! `docs/benchmarks.md`).
+//! When an entry commits, the next one waits (at most [`MAX_LINGER`]) until as many appends
+//! are waiting as the committed entry carried. Producers that wait for each send's answer
+//! come back right after it: without the wait the first of them would go alone into the
+//! next round while the rest missed it, and the producers settled into two half-full
+//! rounds per send instead of one full one (each round is an fsync and a network exchange
+//! on every node). A lone producer's entries carry one append, so it never waits.
+//!
+//! No task sits in the middle: an append that finds nothing waiting, nothing in flight and
+//! no batch expected is proposed by its caller at once and its future awaits the Raft
+//! answer itself; the completion of an entry proposes what waited meanwhile. So a lone
+//! producer's send costs no extra task hand-off on either side of the commit (each is a
+//! wake-up and a context switch, and they dominate a commit round's cost on a small
+//! machine: see `docs/benchmarks.md`).
 
 use crate::types::{NodeId, OpsPayload, Raft};
 use broker::op_codec::encode_ops;
@@ -21,11 +28,16 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Raft entries proposed and not yet committed. Measured with 8 producers waiting for a
-/// receipt per send: 1 or 2 in flight ≈ 3,250 msg/s, 4 ≈ 2,200, 16 ≈ 2,300 (appends spread
-/// over many small entries, each a round).
-const MAX_ENTRIES_IN_FLIGHT: usize = 2;
+/// receipt per send, before the linger: 1 or 2 in flight ≈ 3,250 msg/s, 4 ≈ 2,200, 16 ≈
+/// 2,300 (appends spread over many small entries, each a round). With the linger, one.
+const MAX_ENTRIES_IN_FLIGHT: usize = 1;
+/// How long an entry waits at most for the appends the previous entry leads it to expect
+/// (tokio's timer rounds it up to its 1 ms tick). Only when they do not come, e.g. a
+/// producer stopped, is the whole wait paid, and the expectation then drops to what came.
+const MAX_LINGER: Duration = Duration::from_micros(500);
 /// Ops per entry at most (message keys keep 16 bits for the op's position).
 const MAX_OPS_PER_ENTRY: usize = 1024;
 /// Approximate bytes per entry at most (one append alone may be larger). Small enough that
@@ -46,6 +58,10 @@ struct Waiting {
 struct Slots {
     waiting: VecDeque<Waiting>,
     in_flight: usize,
+    /// Appends the last entry carried: how many the next one waits for.
+    expected: usize,
+    /// A linger timer is running.
+    lingering: bool,
 }
 
 /// Proposes appends to the Raft core as entries (see the module docs).
@@ -82,9 +98,13 @@ impl Proposer {
     /// entry's index once it is committed and applied.
     pub(crate) fn append(self: &Arc<Self>, ops: Vec<StoreOp>) -> Outcome {
         let mut slots = self.slots();
-        if slots.waiting.is_empty() && slots.in_flight < MAX_ENTRIES_IN_FLIGHT {
+        if slots.waiting.is_empty()
+            && slots.in_flight < MAX_ENTRIES_IN_FLIGHT
+            && slots.expected <= 1
+        {
             // Nothing ahead of it: proposed now, and the caller awaits the answer itself.
             slots.in_flight += 1;
+            slots.expected = 1;
             let outcome = self.propose(&ops);
             drop(slots);
             let entry = InFlight {
@@ -95,7 +115,7 @@ impl Proposer {
         }
         let (done, result) = tokio::sync::oneshot::channel();
         slots.waiting.push_back(Waiting { ops, done });
-        drop(slots);
+        self.propose_waiting(slots, false);
         Box::pin(async move { result.await.unwrap_or(Err(StoreError::Closed)) })
     }
 
@@ -121,50 +141,72 @@ impl Proposer {
         }
     }
 
-    /// An entry committed (or failed): its slot is free, so what waited is proposed, as
-    /// few entries as the limits allow.
+    /// An entry committed (or failed): its slot is free, so what waited is proposed.
     fn entry_done(self: &Arc<Self>) {
+        let mut slots = self.slots();
+        slots.in_flight = slots.in_flight.saturating_sub(1);
+        self.propose_waiting(slots, false);
+    }
+
+    /// Proposes what waits, as few entries as the limits allow, if a slot is free and as
+    /// many appends wait as expected (or `linger_over`); otherwise makes sure a linger
+    /// timer will come back to them.
+    fn propose_waiting(self: &Arc<Self>, mut slots: MutexGuard<'_, Slots>, linger_over: bool) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             // Torn down outside a runtime: nobody can await new entries; the waiting
             // appends' senders go, so they see `Closed`.
-            let mut slots = self.slots();
-            slots.in_flight = slots.in_flight.saturating_sub(1);
             slots.waiting.clear();
             return;
         };
+        if slots.in_flight >= MAX_ENTRIES_IN_FLIGHT || slots.waiting.is_empty() {
+            return;
+        }
+        if !linger_over && slots.waiting.len() < slots.expected {
+            if !slots.lingering {
+                slots.lingering = true;
+                let proposer = self.clone();
+                runtime.spawn(async move {
+                    tokio::time::sleep(MAX_LINGER).await;
+                    let mut slots = proposer.slots();
+                    slots.lingering = false;
+                    proposer.propose_waiting(slots, true);
+                });
+            }
+            return;
+        }
         let mut proposed = Vec::new();
-        {
-            let mut slots = self.slots();
-            slots.in_flight = slots.in_flight.saturating_sub(1);
-            while slots.in_flight < MAX_ENTRIES_IN_FLIGHT {
-                let Some(first) = slots.waiting.pop_front() else {
+        let mut carried = 0;
+        while slots.in_flight < MAX_ENTRIES_IN_FLIGHT {
+            let Some(first) = slots.waiting.pop_front() else {
+                break;
+            };
+            let mut ops = first.ops;
+            let mut waiters = vec![first.done];
+            let mut bytes = approx_size(&ops);
+            while let Some(next) = slots.waiting.front() {
+                let size = approx_size(&next.ops);
+                if ops.len() + next.ops.len() > MAX_OPS_PER_ENTRY
+                    || bytes + size > MAX_BYTES_PER_ENTRY
+                {
+                    break;
+                }
+                let Some(next) = slots.waiting.pop_front() else {
                     break;
                 };
-                let mut ops = first.ops;
-                let mut waiters = vec![first.done];
-                let mut bytes = approx_size(&ops);
-                while let Some(next) = slots.waiting.front() {
-                    let size = approx_size(&next.ops);
-                    if ops.len() + next.ops.len() > MAX_OPS_PER_ENTRY
-                        || bytes + size > MAX_BYTES_PER_ENTRY
-                    {
-                        break;
-                    }
-                    let Some(next) = slots.waiting.pop_front() else {
-                        break;
-                    };
-                    bytes += size;
-                    ops.extend(next.ops);
-                    waiters.push(next.done);
-                }
-                slots.in_flight += 1;
-                let entry = InFlight {
-                    proposer: self.clone(),
-                    outcome: Some(self.propose(&ops)),
-                };
-                proposed.push((entry, waiters));
+                bytes += size;
+                ops.extend(next.ops);
+                waiters.push(next.done);
             }
+            carried += waiters.len();
+            slots.in_flight += 1;
+            let entry = InFlight {
+                proposer: self.clone(),
+                outcome: Some(self.propose(&ops)),
+            };
+            proposed.push((entry, waiters));
         }
+        slots.expected = carried;
+        drop(slots);
         // Outside the lock: a task per entry hands its answer to the appends it carries.
         for (entry, waiters) in proposed {
             runtime.spawn(async move {

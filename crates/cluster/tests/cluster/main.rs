@@ -333,6 +333,49 @@ async fn replicates_in_order_and_refuses_writes_on_followers() {
     }
 }
 
+/// Producers that wait for each answer share entries (the proposer's linger), and an
+/// append the last entry led it to expect company for still commits alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_loop_appends_share_entries_and_a_lone_append_still_commits() {
+    const PRODUCERS: u64 = 8;
+    const EACH: u64 = 25;
+    let cluster = Cluster::<Recording>::start(no_tuning).await;
+    let leader = cluster.leader(Duration::from_secs(10)).await;
+    let store = cluster.store(leader);
+    let before = store.stats().last_index;
+    let producers = (0..PRODUCERS).map(|p| async move {
+        for i in 0..EACH {
+            tokio::time::timeout(Duration::from_secs(10), store.append(mark(p * 1000 + i)))
+                .await
+                .expect("append returns")
+                .expect("append ok");
+        }
+    });
+    futures_util::future::join_all(producers).await;
+    let entries = store.stats().last_index - before;
+    // Measured: 37-40 entries; 78-81 without the linger (the producers split into two
+    // groups, each an entry per round).
+    assert!(
+        entries <= PRODUCERS * EACH * 3 / 10,
+        "{} closed-loop appends took {entries} entries",
+        PRODUCERS * EACH
+    );
+    // The last entry carried several appends; this one comes alone.
+    tokio::time::timeout(Duration::from_secs(10), store.append(mark(99_999)))
+        .await
+        .expect("a lone append returns")
+        .expect("append ok");
+    let seqs = cluster.node(leader).machine.seqs();
+    assert_eq!(seqs.len() as u64, PRODUCERS * EACH + 1);
+    for p in 0..PRODUCERS {
+        let mine: Vec<u64> = seqs.iter().copied().filter(|s| s / 1000 == p).collect();
+        let want: Vec<u64> = (0..EACH).map(|i| p * 1000 + i).collect();
+        assert_eq!(mine, want, "producer {p}'s appends in its order");
+    }
+    cluster.converged(&seqs, Duration::from_secs(10)).await;
+    let _tmp = cluster.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_failover_and_restart_from_the_log_lose_nothing() {
     let mut cluster = Cluster::<Recording>::start(no_tuning).await;
