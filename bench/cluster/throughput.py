@@ -42,21 +42,25 @@ def bench(binary, stomp_port, producers, extra):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def send_rates(binary, stomp_port, nodes):
-    """Median msg/s and median broker CPU µs per message (all `nodes` together) per
-    producer count."""
-    out = {}
+def send_rates(binary, targets):
+    """Median msg/s and median broker CPU µs per message (the target's nodes together) per
+    producer count, for each `(name, stomp_port, nodes)` target. Runs alternate between
+    the targets (single, cluster, single, ...) so that a change in the machine's load hits
+    both alike."""
+    out = {name: {} for name, _, _ in targets}
     for producers in (1, 8):
-        rates, cpu = [], []
+        runs = {name: ([], []) for name, _, _ in targets}
         for _ in range(REPS):
-            before = cpu_seconds(nodes)
-            r = bench(binary, stomp_port, producers, ["--receipts", "--duration", DURATION])
-            cpu.append((cpu_seconds(nodes) - before) / max(r["sent"], 1) * 1e6)
-            rates.append(r["sent_per_sec"])
-        out[producers] = (statistics.median(rates), statistics.median(cpu))
-        print(f"  {producers} producer(s): {out[producers][0]:.0f} msg/s, "
-              f"{out[producers][1]:.0f} µs broker CPU per message (runs: "
-              f"{', '.join(f'{r:.0f}' for r in rates)})", flush=True)
+            for name, stomp_port, nodes in targets:
+                before = cpu_seconds(nodes)
+                r = bench(binary, stomp_port, producers, ["--receipts", "--duration", DURATION])
+                runs[name][1].append((cpu_seconds(nodes) - before) / max(r["sent"], 1) * 1e6)
+                runs[name][0].append(r["sent_per_sec"])
+        for name, (rates, cpu) in runs.items():
+            out[name][producers] = (statistics.median(rates), statistics.median(cpu))
+            print(f"  {name}, {producers} producer(s): {out[name][producers][0]:.0f} msg/s, "
+                  f"{out[name][producers][1]:.0f} µs broker CPU per message (runs: "
+                  f"{', '.join(f'{r:.0f}' for r in rates)})", flush=True)
     return out
 
 
@@ -69,27 +73,23 @@ def main():
     binary = ferromq_bin()
     work = Path(os.environ.get("WORK_DIR") or tempfile.mkdtemp(prefix="ferromq-cluster-",
                                                                   dir="/var/tmp"))
-    print("single node (journal store):", flush=True)
+    # Both run at once (an idle cluster only heartbeats) and the bench alternates between
+    # them.
     single = [Node(0, work / "single", binary, cluster_ports(1), replicated=False)]
-    single[0].start()
+    ports = cluster_ports()
+    nodes = [Node(i, work / "cluster", binary, ports) for i in range(3)]
+    for n in single + nodes:
+        n.start()
     try:
         deadline = time.time() + 30
         while not accepts(single[0].ports["stomp"]) and time.time() < deadline:
             time.sleep(0.1)
-        single_rates = send_rates(binary, single[0].ports["stomp"], single)
-    finally:
-        stop_all(single)
-
-    print("3-node replicated cluster:", flush=True)
-    ports = cluster_ports()
-    nodes = [Node(i, work / "cluster", binary, ports) for i in range(3)]
-    for n in nodes:
-        n.start()
-    try:
         m = wait_healthy(binary, nodes)
-        cluster_rates = send_rates(binary, nodes[m].ports["stomp"], nodes)
+        rates = send_rates(binary, [("single node", single[0].ports["stomp"], single),
+                                    ("3-node cluster", nodes[m].ports["stomp"], nodes)])
+        single_rates, cluster_rates = rates["single node"], rates["3-node cluster"]
     finally:
-        stop_all(nodes)
+        stop_all(single + nodes)
 
     print(f"catch-up of {CATCH_UP} messages:", flush=True)
     ports = cluster_ports()
@@ -136,8 +136,9 @@ def report(single, cluster, sent, send_secs, target, caught_up):
 
 {time.strftime('%Y-%m-%d')}, {host}, {os.cpu_count()} cores, all processes on this machine.
 `ferromq bench` over STOMP, persistent 1 KiB messages, a receipt for every send, {DURATION} s
-per run, median of {REPS}. Single node: journal store (fsync per batch). Cluster: 3 nodes,
-a send is answered once a quorum has it (each node fsyncs per batch).
+per run, median of {REPS}, single-node and cluster runs alternating. Single node: journal
+store (fsync per batch). Cluster: 3 nodes, a send is answered once a quorum has it (each
+node fsyncs per batch).
 
 | producers | single node | 3-node cluster | cluster / single | broker CPU per message, single | same, the 3 nodes together |
 |---|---|---|---|---|---|
