@@ -101,8 +101,11 @@ pub enum StoreOp {
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    #[error("this node is not the master and may not write")]
-    NotMaster,
+    #[error("this node is not the master and may not write{}", leader.as_ref().map_or(String::new(), |l| format!(" (the master is {l})")))]
+    NotMaster {
+        /// The master this node knows of: `node N at ADDRESS` (its replication address).
+        leader: Option<String>,
+    },
     #[error("store limit of {limit} bytes reached")]
     Full { limit: u64 },
     #[error("too many operations in one entry ({count} > {max})")]

@@ -19,6 +19,7 @@
 //! wake-up and a context switch, and they dominate a commit round's cost on a small
 //! machine: see `docs/benchmarks.md`).
 
+use crate::store::master_name;
 use crate::types::{NodeId, OpsPayload, Raft};
 use broker::op_codec::encode_ops;
 use broker::store::{StoreError, StoreOp};
@@ -130,7 +131,11 @@ impl Proposer {
                     Ok(Ok(response)) => Ok(response.log_id.index),
                     Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
                         tracing::debug!(node = id, leader = ?f.leader_id, "append refused: leadership lost");
-                        Err(StoreError::NotMaster)
+                        let leader = match (f.leader_id, f.leader_node) {
+                            (Some(l), Some(node)) => Some(master_name(l, &node.addr)),
+                            _ => None,
+                        };
+                        Err(StoreError::NotMaster { leader })
                     }
                     Ok(Err(e)) => Err(StoreError::Io(e.to_string())),
                     Err(_) => Err(StoreError::Closed),

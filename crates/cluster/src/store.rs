@@ -114,6 +114,11 @@ pub(crate) fn node_status(raft: &Raft, address: &str) -> NodeStatus {
     }
 }
 
+/// How `StoreError::NotMaster` names the master.
+pub(crate) fn master_name(id: NodeId, address: &str) -> String {
+    format!("node {id} at {address}")
+}
+
 /// A node of a replicated cluster, and the broker's store on it.
 pub struct ReplicatedStore {
     id: NodeId,
@@ -274,10 +279,15 @@ impl ReplicatedStore {
         match self.leader() {
             Some((id, addr)) if id != self.id => {
                 tracing::debug!(leader = id, address = %addr, "append refused: not the master");
+                StoreError::NotMaster {
+                    leader: Some(master_name(id, &addr)),
+                }
             }
-            _ => tracing::debug!("append refused: not the master, no leader known"),
+            _ => {
+                tracing::debug!("append refused: not the master, no leader known");
+                StoreError::NotMaster { leader: None }
+            }
         }
-        StoreError::NotMaster
     }
 }
 

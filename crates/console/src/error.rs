@@ -55,9 +55,9 @@ impl ApiError {
             ApiError::Broker(broker::BrokerError::TooManyMessages { .. }) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::Broker(broker::BrokerError::Store(broker::StoreError::NotMaster)) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Broker(broker::BrokerError::Store(broker::StoreError::NotMaster {
+                ..
+            })) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Broker(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -298,7 +298,16 @@ async fn replicates_in_order_and_refuses_writes_on_followers() {
     cluster.converged(&expected, Duration::from_secs(10)).await;
     for f in others(leader) {
         let err = cluster.store(f).append(mark(999)).await.unwrap_err();
-        assert!(matches!(err, StoreError::NotMaster), "{err}");
+        let master = format!("node {leader} at {}", cluster.peers[&leader]);
+        assert!(
+            matches!(&err, StoreError::NotMaster { leader: Some(l) } if *l == master),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .ends_with(&format!("(the master is {master})")),
+            "{err}"
+        );
         assert_eq!(cluster.store(f).leader().map(|l| l.0), Some(leader));
     }
     let stats = cluster.store(leader).stats();

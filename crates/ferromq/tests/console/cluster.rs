@@ -115,4 +115,11 @@ fn slave_console_shows_cluster_and_links_to_master() {
     eprintln!("--- a change on the slave is refused, not lost");
     let r = api.post_json("/api/v1/queues", &serde_json::json!({"name": "on-slave"}));
     assert_eq!(r.status, 503, "{}", r.text());
+    // The refusal names the master.
+    assert!(
+        r.text()
+            .contains(&format!("(the master is node {} at ", master + 1)),
+        "{}",
+        r.text()
+    );
 }
