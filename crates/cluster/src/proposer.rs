@@ -6,11 +6,15 @@
 //! queue in the Raft core ahead of the master's quorum checks (which then time out).
 //!
 //! When an entry commits, the next one waits (at most [`MAX_LINGER`]) until as many appends
-//! are waiting as the committed entry carried. Producers that wait for each send's answer
-//! come back right after it: without the wait the first of them would go alone into the
-//! next round while the rest missed it, and the producers settled into two half-full
-//! rounds per send instead of one full one (each round is an fsync and a network exchange
-//! on every node). A lone producer's entries carry one append, so it never waits.
+//! are waiting as the committed entry carried plus those that were already waiting.
+//! Producers that wait for each send's answer (a JMS persistent send is synchronous) come
+//! back right after it: without the wait the first of them would go alone into the next
+//! round while the rest missed it, and the producers settled into two groups, each in its
+//! own half-full round, instead of one full round per send (each round is an fsync and a
+//! network exchange on every node). Counting those already waiting merges two such groups.
+//! A lone producer's entries carry one append and nothing waits meanwhile, so it never
+//! waits. When the expected appends do not come in time (a producer stopped, or sends that
+//! do not wait for answers), the expectation drops to what came.
 //!
 //! No task sits in the middle: an append that finds nothing waiting, nothing in flight and
 //! no batch expected is proposed by its caller at once and its future awaits the Raft
@@ -150,6 +154,9 @@ impl Proposer {
     fn entry_done(self: &Arc<Self>) {
         let mut slots = self.slots();
         slots.in_flight = slots.in_flight.saturating_sub(1);
+        // Those it answered come back, and those waiting now stay: the next entry waits
+        // for all of them (two groups of producers merge into one round).
+        slots.expected += slots.waiting.len();
         self.propose_waiting(slots, false);
     }
 
