@@ -39,10 +39,10 @@ use std::time::Duration;
 /// receipt per send, before the linger: 1 or 2 in flight ≈ 3,250 msg/s, 4 ≈ 2,200, 16 ≈
 /// 2,300 (appends spread over many small entries, each a round). With the linger, one.
 const MAX_ENTRIES_IN_FLIGHT: usize = 1;
-/// How long an entry waits at most for the appends the previous entry leads it to expect
-/// (tokio's timer rounds it up to its 1 ms tick). Only when they do not come, e.g. a
-/// producer stopped, is the whole wait paid, and the expectation then drops to what came.
-const MAX_LINGER: Duration = Duration::from_micros(500);
+/// How long an entry waits at most for the appends the previous entry leads it to expect.
+/// Only when they do not come (a producer stopped, sends that do not wait for answers) is
+/// the whole wait paid, and the expectation then drops to what came.
+const MAX_LINGER: Duration = Duration::from_micros(300);
 /// Ops per entry at most (message keys keep 16 bits for the op's position).
 const MAX_OPS_PER_ENTRY: usize = 1024;
 /// Approximate bytes per entry at most (one append alone may be larger). Small enough that
@@ -178,7 +178,9 @@ impl Proposer {
                 slots.lingering = true;
                 let proposer = self.clone();
                 runtime.spawn(async move {
-                    tokio::time::sleep(MAX_LINGER).await;
+                    // tokio's timer ticks in milliseconds; a sleeping blocking-pool thread
+                    // keeps the wait as short as it says.
+                    let _ = tokio::task::spawn_blocking(|| std::thread::sleep(MAX_LINGER)).await;
                     let mut slots = proposer.slots();
                     slots.lingering = false;
                     proposer.propose_waiting(slots, true);
