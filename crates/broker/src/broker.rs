@@ -163,7 +163,10 @@ impl Broker {
         self.count_received(1);
         if message.destination.is_temporary() {
             // Temporary destinations never outlive their connection: nothing to store.
-            message.persistent = false;
+            if message.persistent {
+                message.persistent = false;
+                message.encoded = None;
+            }
         }
         if self.will_store(&message) {
             let write = self

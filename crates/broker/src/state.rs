@@ -210,6 +210,7 @@ impl State {
             && self.memory_used + m.memory_size() > self.memory_limit
         {
             m.body = bytes::Bytes::new();
+            m.encoded = None;
         }
         Arc::new(m)
     }
@@ -840,6 +841,7 @@ impl State {
         };
         let mut moved = Message::clone(&loaded);
         moved.body_ref = None;
+        moved.encoded = None;
         moved.set_property(
             "originalDestination",
             PropertyValue::String(original.destination.to_string()),

@@ -11,8 +11,8 @@
 //! being stored twice.
 
 use crate::openwire_message::{
-    message_id_is, to_broker, to_broker_destination, to_openwire, to_openwire_destination,
-    ADVISORY_PREFIX,
+    encoded_message, message_id_is, to_broker, to_broker_destination, to_openwire,
+    to_openwire_destination, ADVISORY_PREFIX,
 };
 use broker::id_hasher::IdMap;
 use broker::store::MessageKey;
@@ -1211,6 +1211,7 @@ impl Session {
             return Ok(false);
         }
         let mut wrote = false;
+        let no_destination = openwire::Destination::default();
         for d in batch {
             let redeliveries = i32::try_from(d.redeliveries).unwrap_or(i32::MAX);
             // One lookup per delivery; the ids are borrowed, not copied.
@@ -1236,6 +1237,31 @@ impl Session {
                 dispatch(&id, &dest, Some(message), redeliveries)
             } else {
                 self.broker_sequence += 1;
+                // Sent as it came when it came over OpenWire unchanged: no re-encoding.
+                if let Some(encoded) = encoded_message(&d.message) {
+                    let fed = writer
+                        .feed(openwire::DispatchOf {
+                            consumer_id: id,
+                            destination: c.info.destination.as_ref().unwrap_or(&no_destination),
+                            message: &encoded,
+                            broker_sequence_id: self.broker_sequence,
+                            redelivery_counter: redeliveries,
+                        })
+                        .await;
+                    if fed.is_err() {
+                        return Err(Close::Quiet);
+                    }
+                    c.pull_pending = false;
+                    c.pull_deadline = None;
+                    c.dispatched.push_back(Dispatched {
+                        message: d.message,
+                        broker_sequence: self.broker_sequence,
+                        key: d.key,
+                        credited: false,
+                    });
+                    wrote = true;
+                    continue;
+                }
                 let message = match to_openwire(&d, self.broker_sequence) {
                     Ok(m) => m,
                     Err(e) => {
