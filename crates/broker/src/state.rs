@@ -576,7 +576,9 @@ impl State {
         keys: &[MessageKey],
     ) -> Result<Vec<StoreOp>, BrokerError> {
         let mut acks: HashMap<QueueRef, Vec<MessageKey>> = HashMap::new();
-        let mut sources = Vec::new();
+        // Usually every key comes from one source: no list for that one.
+        let mut source: Option<Source> = None;
+        let mut more_sources = Vec::new();
         {
             let c = self
                 .consumers
@@ -621,12 +623,14 @@ impl State {
                     }
                 }
                 // Moved, not cloned: the held record is gone.
-                if !sources.contains(&held.source) {
-                    sources.push(held.source);
+                match &source {
+                    None => source = Some(held.source),
+                    Some(s) if *s == held.source || more_sources.contains(&held.source) => {}
+                    Some(_) => more_sources.push(held.source),
                 }
             }
         }
-        for s in &sources {
+        for s in source.iter().chain(&more_sources) {
             self.dispatch_source(s);
         }
         Ok(acks
