@@ -147,6 +147,10 @@ struct Session {
     transactions: HashMap<String, LocalTx>,
     temporary: Vec<Destination>,
     replies: FuturesOrdered<Reply>,
+    /// Replies already answered when `replies` was empty: they go out before everything in
+    /// `replies`, so arrival order holds, and cost no boxed future each (most replies —
+    /// ProducerAcks of non-persistent sends, Responses — are answered at once).
+    answered: VecDeque<Command>,
     /// A send held back by producer flow control; nothing more is read until it goes.
     parked: Option<openwire::Message>,
     broker_sequence: i64,
@@ -186,6 +190,7 @@ pub async fn serve(
         transactions: HashMap::new(),
         temporary: Vec::new(),
         replies: FuturesOrdered::new(),
+        answered: VecDeque::new(),
         parked: None,
         broker_sequence: 0,
         advisory_sequence: 0,
@@ -316,6 +321,12 @@ impl Session {
                             return close;
                         }
                     }
+                    // Its reply may be answered already (`answered`): out with it.
+                    match self.write_ready(writer).await {
+                        Ok(true) => last_write = Instant::now(),
+                        Ok(false) => {}
+                        Err(close) => return close,
+                    }
                 }
                 item = reader.next(), if self.replies.len() < max_in_flight && self.parked.is_none() => {
                     last_read = Instant::now();
@@ -333,6 +344,9 @@ impl Session {
                                     return close;
                                 }
                                 if shutting {
+                                    while let Some(r) = self.answered.pop_front() {
+                                        let _ = writer.send(r).await;
+                                    }
                                     while let Some(reply) = self.replies.next().await {
                                         if let Some(r) = reply {
                                             let _ = writer.send(r).await;
@@ -357,6 +371,12 @@ impl Session {
                     }
                 }
                 Some(reply) = self.replies.next(), if !self.replies.is_empty() => {
+                    // Answered ones came first.
+                    while let Some(r) = self.answered.pop_front() {
+                        if writer.feed(r).await.is_err() {
+                            return Close::Quiet;
+                        }
+                    }
                     let fed = match reply {
                         Some(r) => writer.feed(r).await.is_ok(),
                         None => true,
@@ -413,8 +433,12 @@ impl Session {
 
     fn reply(&mut self, command: Option<Command>) {
         if let Some(c) = command {
-            self.replies
-                .push_back(Box::pin(std::future::ready(Some(c))));
+            if self.replies.is_empty() {
+                self.answered.push_back(c);
+            } else {
+                self.replies
+                    .push_back(Box::pin(std::future::ready(Some(c))));
+            }
         }
     }
 
@@ -822,7 +846,7 @@ impl Session {
             self.parked = Some(message);
             return Ok(());
         }
-        let done = match (&message.producer_id, &message.message_id) {
+        let mut done = match (&message.producer_id, &message.message_id) {
             (Some(p), Some(id)) if converted.persistent => {
                 let seq = u64::try_from(id.producer_sequence_id).unwrap_or(0);
                 self.broker
@@ -831,17 +855,24 @@ impl Session {
             _ => self.broker.submit(converted),
         };
         let producer_ack = producer_ack(message.producer_id.take());
-        self.replies.push_back(Box::pin(async move {
-            match done.await {
-                Ok(()) if required => Some(Command::response(correlation)),
-                Ok(()) => producer_ack,
-                Err(e) if required => Some(broker_exception(correlation, &e)),
-                Err(e) => {
-                    tracing::error!(error = %e, "asynchronous send failed");
-                    None
-                }
+        let answer = move |result: Result<(), BrokerError>| match result {
+            Ok(()) if required => Some(Command::response(correlation)),
+            Ok(()) => producer_ack,
+            Err(e) if required => Some(broker_exception(correlation, &e)),
+            Err(e) => {
+                tracing::error!(error = %e, "asynchronous send failed");
+                None
             }
-        }));
+        };
+        if self.replies.is_empty() {
+            // Not stored (or already durable): answered now, nothing to wait for.
+            if let Some(result) = (&mut done).now_or_never() {
+                self.reply(answer(result));
+                return Ok(());
+            }
+        }
+        self.replies
+            .push_back(Box::pin(async move { answer(done.await) }));
         Ok(())
     }
 
@@ -1223,6 +1254,12 @@ impl Session {
         let mut wrote = false;
         // A few rounds: deliveries are bounded by prefetch credit, but other work waits.
         for _ in 0..4 {
+            while let Some(r) = self.answered.pop_front() {
+                if writer.feed(r).await.is_err() {
+                    return Err(Close::Quiet);
+                }
+                wrote = true;
+            }
             // Ready replies only: a send still waiting for the store keeps its place (and
             // every reply after it waits too, replies leave in arrival order).
             while !self.replies.is_empty() {

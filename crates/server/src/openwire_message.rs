@@ -137,17 +137,17 @@ pub fn message_id_is(id: &MessageId, text: &str) -> bool {
     write!(p, "{id}").is_ok() && p.rest.is_empty()
 }
 
-fn property_from_wire(v: &PrimitiveValue) -> Option<PropertyValue> {
+fn property_from_wire(v: PrimitiveValue) -> Option<PropertyValue> {
     Some(match v {
-        PrimitiveValue::Boolean(b) => PropertyValue::Bool(*b),
-        PrimitiveValue::Byte(x) => PropertyValue::Byte(*x),
-        PrimitiveValue::Short(x) => PropertyValue::Short(*x),
-        PrimitiveValue::Int(x) => PropertyValue::Int(*x),
-        PrimitiveValue::Long(x) => PropertyValue::Long(*x),
-        PrimitiveValue::Float(x) => PropertyValue::Float(*x),
-        PrimitiveValue::Double(x) => PropertyValue::Double(*x),
-        PrimitiveValue::String(s) => PropertyValue::String(s.clone()),
-        PrimitiveValue::Char(c) => PropertyValue::String(String::from_utf16_lossy(&[*c])),
+        PrimitiveValue::Boolean(b) => PropertyValue::Bool(b),
+        PrimitiveValue::Byte(x) => PropertyValue::Byte(x),
+        PrimitiveValue::Short(x) => PropertyValue::Short(x),
+        PrimitiveValue::Int(x) => PropertyValue::Int(x),
+        PrimitiveValue::Long(x) => PropertyValue::Long(x),
+        PrimitiveValue::Float(x) => PropertyValue::Float(x),
+        PrimitiveValue::Double(x) => PropertyValue::Double(x),
+        PrimitiveValue::String(s) => PropertyValue::String(s),
+        PrimitiveValue::Char(c) => PropertyValue::String(String::from_utf16_lossy(&[c])),
         // Not JMS property types (only maps carry them): nothing to keep.
         _ => return None,
     })
@@ -204,15 +204,17 @@ pub fn to_broker(m: &openwire::Message) -> Result<Message, MessageMappingError> 
     // Whether every property survives the trip to broker properties and back unchanged.
     let mut properties_kept = true;
     if m.marshalled_properties.is_some() {
-        let props = m.properties()?;
+        let props = m.properties()?.into_entries();
         properties_kept = !props.is_empty();
-        for (k, v) in props.iter() {
+        out.properties.reserve_exact(props.len());
+        // Names and string values move over, no copies.
+        for (k, v) in props {
             properties_kept &= !matches!(v, PrimitiveValue::Char(_))
                 && !k.starts_with(INTERNAL_PREFIX)
                 && k != "JMSXGroupID"
                 && k != "JMSXGroupSeq";
             match property_from_wire(v) {
-                Some(p) => out.properties.push((k.to_string(), p)),
+                Some(p) => out.properties.push((k, p)),
                 None => properties_kept = false,
             }
         }
