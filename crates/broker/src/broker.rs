@@ -17,6 +17,22 @@ use tokio::sync::mpsc;
 /// Resolves when a send or ack has taken effect (durably, for stored messages).
 pub type Done = Pin<Box<dyn Future<Output = Result<(), BrokerError>> + Send>>;
 
+/// A [`Done`] that has already taken effect. Zero-sized, so boxing it allocates nothing
+/// (`std::future::ready(Ok(()))` would, once per non-persistent send and per ack).
+struct Accepted;
+
+impl Future for Accepted {
+    type Output = Result<(), BrokerError>;
+
+    fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+fn accepted() -> Done {
+    Box::pin(Accepted)
+}
+
 /// Settings of the broker core.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -163,7 +179,10 @@ impl Broker {
         self.count_received(1);
         if message.destination.is_temporary() {
             // Temporary destinations never outlive their connection: nothing to store.
-            message.persistent = false;
+            if message.persistent {
+                message.persistent = false;
+                message.encoded = None;
+            }
         }
         if self.will_store(&message) {
             let write = self
@@ -181,7 +200,7 @@ impl Broker {
             s.add_message(key, message.clone());
             s.dispatch_for(&message.destination);
         });
-        Box::pin(std::future::ready(Ok(())))
+        accepted()
     }
 
     /// Producer flow control: waits while messages in memory exceed the limit.
@@ -313,7 +332,7 @@ impl Broker {
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
         if ops.is_empty() {
-            return Box::pin(std::future::ready(Ok(())));
+            return accepted();
         }
         let write = self.inner.store.append(ops);
         Box::pin(async move {
@@ -371,7 +390,7 @@ impl Broker {
                 seq,
                 "duplicate send after failover: answered, not stored"
             );
-            return Box::pin(std::future::ready(Ok(())));
+            return accepted();
         }
         self.count_received(1);
         let write = self.inner.store.append(vec![

@@ -362,6 +362,7 @@ impl Broker {
                 let mut moved = Message::clone(&loaded);
                 moved.destination = target.clone();
                 moved.body_ref = None;
+                moved.encoded = None;
                 if original.persistent {
                     ops.push(StoreOp::AddMessage { message: moved });
                     if !copy {

@@ -88,6 +88,27 @@ impl BodyKind {
     }
 }
 
+/// The protocol an [`EncodedForm`] is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireProtocol {
+    OpenWire,
+}
+
+/// A message as the protocol it arrived in encoded it, kept so that a delivery in the
+/// same protocol need not encode it again. The broker never reads it; whatever changes a
+/// message's headers, properties or body drops it (`encoded = None`), so it always says the
+/// same as the fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedForm {
+    pub protocol: WireProtocol,
+    /// The protocol's type of the message (OpenWire: its type byte).
+    pub type_code: u8,
+    /// Shared with the frame it was read from, and usually with `body`.
+    pub bytes: Bytes,
+    /// Offsets of the fields the protocol rewrites on delivery.
+    pub marks: [usize; 2],
+}
+
 /// A message with JMS headers, typed properties and a body shared by reference.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
@@ -110,6 +131,8 @@ pub struct Message {
     /// Where the store can read the body back; set by stores that page. A paged-out
     /// message has an empty `body` and `body_ref` set.
     pub body_ref: Option<crate::store::BodyRef>,
+    /// The message as it arrived, for deliveries in the same protocol (see [`EncodedForm`]).
+    pub encoded: Option<EncodedForm>,
 }
 
 /// JMS default priority.
@@ -131,6 +154,7 @@ impl Message {
             body_kind,
             body,
             body_ref: None,
+            encoded: None,
         }
     }
 
@@ -160,6 +184,7 @@ impl Message {
     /// Bytes this message holds in memory, for memory accounting.
     pub fn memory_size(&self) -> usize {
         self.body.len()
+            + self.encoded.as_ref().map_or(0, |e| self.encoded_extra(e))
             + self.id.len()
             + self
                 .properties
@@ -175,6 +200,21 @@ impl Message {
                 })
                 .sum::<usize>()
             + 128
+    }
+}
+
+impl Message {
+    /// Memory the encoded form holds beyond the body (which it usually contains).
+    fn encoded_extra(&self, e: &EncodedForm) -> usize {
+        let within = |outer: &Bytes, inner: &Bytes| {
+            let (o, i) = (outer.as_ptr() as usize, inner.as_ptr() as usize);
+            i >= o && i + inner.len() <= o + outer.len()
+        };
+        if within(&e.bytes, &self.body) {
+            e.bytes.len() - self.body.len()
+        } else {
+            e.bytes.len()
+        }
     }
 }
 

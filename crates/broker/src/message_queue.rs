@@ -44,6 +44,8 @@ pub(crate) struct MessageQueue {
     inflight: IdMap<MessageKey, Entry>,
     pub consumers: Vec<ConsumerId>,
     round_robin: usize,
+    /// Scratch list of one dispatch pass (empty between passes).
+    picks: Vec<(Slot, ConsumerId)>,
     pub counters: QueueCounters,
 }
 
@@ -124,11 +126,10 @@ impl MessageQueue {
         let exclusive = self
             .consumers
             .iter()
-            .copied()
-            .find(|c| consumers.get(c).is_some_and(|c| c.spec.exclusive));
-        let eligible: Vec<ConsumerId> = match exclusive {
-            Some(c) => vec![c],
-            None => self.consumers.clone(),
+            .position(|c| consumers.get(c).is_some_and(|c| c.spec.exclusive));
+        let eligible: &[ConsumerId] = match exclusive {
+            Some(i) => &self.consumers[i..=i],
+            None => &self.consumers,
         };
         let mut with_credit = eligible
             .iter()
@@ -138,7 +139,8 @@ impl MessageQueue {
             return outcome;
         }
         let n = eligible.len();
-        let mut picks: Vec<(Slot, ConsumerId)> = Vec::new();
+        // Reused from pass to pass: one pass per send or ack would allocate it each time.
+        let mut picks = std::mem::take(&mut self.picks);
         let mut expired: Vec<Slot> = Vec::new();
         for (slot, entry) in &self.pending {
             if with_credit == 0 {
@@ -172,7 +174,7 @@ impl MessageQueue {
                 outcome.expired.push(entry);
             }
         }
-        for (slot, cid) in picks {
+        for (slot, cid) in picks.drain(..) {
             let Some(entry) = self.pending.remove(&slot) else {
                 continue;
             };
@@ -216,6 +218,7 @@ impl MessageQueue {
             self.inflight.insert(entry.key, entry);
             outcome.delivered += 1;
         }
+        self.picks = picks;
         outcome
     }
 }

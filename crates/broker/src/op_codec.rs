@@ -387,6 +387,7 @@ impl Reader<'_> {
             body_kind,
             body,
             body_ref,
+            encoded: None,
         })
     }
 

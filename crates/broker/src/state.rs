@@ -210,6 +210,7 @@ impl State {
             && self.memory_used + m.memory_size() > self.memory_limit
         {
             m.body = bytes::Bytes::new();
+            m.encoded = None;
         }
         Arc::new(m)
     }
@@ -575,7 +576,9 @@ impl State {
         keys: &[MessageKey],
     ) -> Result<Vec<StoreOp>, BrokerError> {
         let mut acks: HashMap<QueueRef, Vec<MessageKey>> = HashMap::new();
-        let mut sources = Vec::new();
+        // Usually every key comes from one source: no list for that one.
+        let mut source: Option<Source> = None;
+        let mut more_sources = Vec::new();
         {
             let c = self
                 .consumers
@@ -620,12 +623,14 @@ impl State {
                     }
                 }
                 // Moved, not cloned: the held record is gone.
-                if !sources.contains(&held.source) {
-                    sources.push(held.source);
+                match &source {
+                    None => source = Some(held.source),
+                    Some(s) if *s == held.source || more_sources.contains(&held.source) => {}
+                    Some(_) => more_sources.push(held.source),
                 }
             }
         }
-        for s in &sources {
+        for s in source.iter().chain(&more_sources) {
             self.dispatch_source(s);
         }
         Ok(acks
@@ -840,6 +845,7 @@ impl State {
         };
         let mut moved = Message::clone(&loaded);
         moved.body_ref = None;
+        moved.encoded = None;
         moved.set_property(
             "originalDestination",
             PropertyValue::String(original.destination.to_string()),

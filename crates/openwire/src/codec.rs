@@ -4,7 +4,7 @@ use bytes::{Buf, BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::wire_format::NegotiatedWireFormat;
-use crate::{Command, OpenWireError};
+use crate::{Command, DispatchOf, OpenWireError};
 
 /// Default frame limit: 100 MiB, what the real broker ships with.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 100 * 1024 * 1024;
@@ -96,13 +96,16 @@ impl Decoder for OpenWireCodec {
     }
 }
 
-impl Encoder<&Command> for OpenWireCodec {
-    type Error = OpenWireError;
-
-    fn encode(&mut self, cmd: &Command, dst: &mut BytesMut) -> Result<(), OpenWireError> {
+impl OpenWireCodec {
+    /// Writes the size prefix around what `body` appends, checked against the frame limit.
+    fn frame(
+        &self,
+        dst: &mut BytesMut,
+        body: impl FnOnce(&mut BytesMut) -> Result<(), OpenWireError>,
+    ) -> Result<(), OpenWireError> {
         let start = dst.len();
         dst.put_i32(0);
-        if let Err(e) = cmd.encode(dst, self.stack_trace_enabled) {
+        if let Err(e) = body(dst) {
             dst.truncate(start);
             return Err(e);
         }
@@ -116,6 +119,28 @@ impl Encoder<&Command> for OpenWireCodec {
         }
         dst[start..start + 4].copy_from_slice(&(len as i32).to_be_bytes());
         Ok(())
+    }
+}
+
+impl Encoder<&Command> for OpenWireCodec {
+    type Error = OpenWireError;
+
+    fn encode(&mut self, cmd: &Command, dst: &mut BytesMut) -> Result<(), OpenWireError> {
+        let stack_trace_enabled = self.stack_trace_enabled;
+        self.frame(dst, |dst| cmd.encode(dst, stack_trace_enabled))
+    }
+}
+
+impl Encoder<DispatchOf<'_>> for OpenWireCodec {
+    type Error = OpenWireError;
+
+    fn encode(
+        &mut self,
+        dispatch: DispatchOf<'_>,
+        dst: &mut BytesMut,
+    ) -> Result<(), OpenWireError> {
+        let stack_trace_enabled = self.stack_trace_enabled;
+        self.frame(dst, |dst| dispatch.encode(dst, stack_trace_enabled))
     }
 }
 

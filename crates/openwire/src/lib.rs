@@ -14,6 +14,8 @@
 //!   structs live in `connection.rs`, `session.rs`, `flow.rs` and `response.rs`, one notes table
 //!   each.
 //! * `message.rs` — [`Message`] (types 23–29) with raw `Bytes` body/properties and accessors.
+//! * `encoded_message.rs` — [`EncodedMessage`]: a decoded message's bytes as received, and
+//!   [`DispatchOf`], the MessageDispatch that forwards them without encoding the message again.
 //! * `ids.rs`, `destination.rs`, `transaction_id.rs`, `throwable.rs`, `data_structure.rs` —
 //!   the nested data structures.
 //! * `wire_format_info.rs`, `wire_format.rs` — the handshake frame and [`WireFormat`]
@@ -59,6 +61,7 @@ mod codec;
 mod command;
 mod data_structure;
 mod destination;
+mod encoded_message;
 mod error;
 mod ids;
 mod message;
@@ -82,6 +85,7 @@ pub use command::{
 };
 pub use data_structure::DataStructure;
 pub use destination::{Destination, DestinationKind};
+pub use encoded_message::{DispatchOf, EncodedMessage, ReceivedForm};
 pub use error::OpenWireError;
 pub use ids::{BrokerId, ConnectionId, ConsumerId, MessageId, ProducerId, SessionId};
 pub use message::{BlobFields, Message, MessageKind};

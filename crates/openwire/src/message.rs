@@ -7,6 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::data_structure::DataStructure;
 use crate::destination::Destination;
+use crate::encoded_message::{EncodedMessage, ReceivedForm};
 use crate::ids::{BrokerId, ConsumerId, MessageId, ProducerId};
 use crate::primitive_map::{PrimitiveMap, PrimitiveValue};
 use crate::reader::WireReader;
@@ -161,6 +162,9 @@ pub struct Message {
     pub jmsx_group_first_for_consumer: bool,
     /// Extra fields, written only when `kind` is `Blob` (defaults if `None`).
     pub blob: Option<BlobFields>,
+    /// How it arrived, set by decoding (never written: encoding always uses the fields).
+    /// Only valid while the fields are as decoded; equality ignores it.
+    pub received: ReceivedForm,
 }
 
 fn read<T: WireField>(r: &mut WireReader) -> Result<T, OpenWireError> {
@@ -178,30 +182,57 @@ impl Message {
     }
 
     pub(crate) fn read_body(kind: MessageKind, r: &mut WireReader) -> Result<Self, OpenWireError> {
+        let start = r.rest().clone();
+        let at = |r: &WireReader| start.len() - r.remaining();
+        let command_id = read(r)?;
+        let response_required = read(r)?;
+        let producer_id = read(r)?;
+        let destination = read(r)?;
+        let transaction_id = read(r)?;
+        let original_destination = read(r)?;
+        let message_id: Option<MessageId> = read(r)?;
+        // The id's last field; only meaningful when there is an id.
+        let broker_sequence_at = at(r).checked_sub(8).filter(|_| message_id.is_some());
+        let original_transaction_id = read(r)?;
+        let group_id = read(r)?;
+        let group_sequence = read(r)?;
+        let correlation_id = read(r)?;
+        let persistent = read(r)?;
+        let expiration = read(r)?;
+        let priority = read(r)?;
+        let reply_to = read(r)?;
+        let timestamp = read(r)?;
+        let jms_type = read(r)?;
+        let content = read(r)?;
+        let marshalled_properties = read(r)?;
+        let data_structure = read(r)?;
+        let target_consumer_id = read(r)?;
+        let compressed = read(r)?;
+        let redelivery_counter_at = at(r);
         let mut m = Self {
             kind,
-            command_id: read(r)?,
-            response_required: read(r)?,
-            producer_id: read(r)?,
-            destination: read(r)?,
-            transaction_id: read(r)?,
-            original_destination: read(r)?,
-            message_id: read(r)?,
-            original_transaction_id: read(r)?,
-            group_id: read(r)?,
-            group_sequence: read(r)?,
-            correlation_id: read(r)?,
-            persistent: read(r)?,
-            expiration: read(r)?,
-            priority: read(r)?,
-            reply_to: read(r)?,
-            timestamp: read(r)?,
-            jms_type: read(r)?,
-            content: read(r)?,
-            marshalled_properties: read(r)?,
-            data_structure: read(r)?,
-            target_consumer_id: read(r)?,
-            compressed: read(r)?,
+            command_id,
+            response_required,
+            producer_id,
+            destination,
+            transaction_id,
+            original_destination,
+            message_id,
+            original_transaction_id,
+            group_id,
+            group_sequence,
+            correlation_id,
+            persistent,
+            expiration,
+            priority,
+            reply_to,
+            timestamp,
+            jms_type,
+            content,
+            marshalled_properties,
+            data_structure,
+            target_consumer_id,
+            compressed,
             redelivery_counter: read(r)?,
             broker_path: read(r)?,
             arrival: read(r)?,
@@ -213,10 +244,14 @@ impl Message {
             broker_out_time: read(r)?,
             jmsx_group_first_for_consumer: read(r)?,
             blob: None,
+            received: ReceivedForm::default(),
         };
         if kind == MessageKind::Blob {
             m.blob = Some(BlobFields::read_body(r)?);
         }
+        m.received = ReceivedForm::new(broker_sequence_at.and_then(|b| {
+            EncodedMessage::new(kind, start.slice(..at(r)), b, redelivery_counter_at)
+        }));
         Ok(m)
     }
 

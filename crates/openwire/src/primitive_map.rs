@@ -88,6 +88,11 @@ impl PrimitiveMap {
     }
 
     /// Entries in wire order.
+    /// The entries, moved out (wire order).
+    pub fn into_entries(self) -> Vec<(String, PrimitiveValue)> {
+        self.entries
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &PrimitiveValue)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }

@@ -36,6 +36,11 @@ impl WireReader {
         self.buf.len()
     }
 
+    /// What is left to read, shared (for noting where a structure starts).
+    pub(crate) fn rest(&self) -> &Bytes {
+        &self.buf
+    }
+
     fn need(&self, n: usize, what: &'static str) -> Result<(), OpenWireError> {
         if self.buf.len() < n {
             Err(OpenWireError::truncated(what, n, self.buf.len()))

@@ -11,8 +11,8 @@
 //! being stored twice.
 
 use crate::openwire_message::{
-    message_id_is, to_broker, to_broker_destination, to_openwire, to_openwire_destination,
-    ADVISORY_PREFIX,
+    encoded_message, message_id_is, to_broker, to_broker_destination, to_openwire,
+    to_openwire_destination, ADVISORY_PREFIX,
 };
 use broker::id_hasher::IdMap;
 use broker::store::MessageKey;
@@ -29,6 +29,7 @@ use openwire::{
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -98,6 +99,7 @@ struct Dispatched {
 
 struct Consumer {
     broker_id: ConsumerId,
+    id: openwire::ConsumerId,
     info: openwire::ConsumerInfo,
     dispatched: VecDeque<Dispatched>,
     advisory: bool,
@@ -130,14 +132,25 @@ struct Session {
     connection_id: Option<openwire::ConnectionId>,
     kill: watch::Receiver<bool>,
     outbox: Arc<Outbox>,
-    consumers: HashMap<openwire::ConsumerId, Consumer>,
+    /// By broker id: deliveries name consumers so, and those ids hash cheaply.
+    consumers: IdMap<ConsumerId, Consumer>,
     /// JMS sessions opened (SessionInfo) and not yet removed; operators see the count.
     sessions: HashSet<openwire::SessionId>,
-    by_broker: IdMap<ConsumerId, openwire::ConsumerId>,
+    /// The client's names for `consumers` (acks, pulls and controls use them).
+    by_openwire: HashMap<openwire::ConsumerId, ConsumerId>,
+    /// The consumer the last ack named: acks come one per message, almost always for the
+    /// same consumer, and comparing its id is cheaper than hashing it.
+    last_acked: Option<(openwire::ConsumerId, ConsumerId)>,
     producer_windows: HashMap<openwire::ProducerId, i32>,
+    /// The window of the producer that sent last (as `last_acked`, for sends).
+    last_window: Option<(openwire::ProducerId, i32)>,
     transactions: HashMap<String, LocalTx>,
     temporary: Vec<Destination>,
     replies: FuturesOrdered<Reply>,
+    /// Replies already answered when `replies` was empty: they go out before everything in
+    /// `replies`, so arrival order holds, and cost no boxed future each (most replies —
+    /// ProducerAcks of non-persistent sends, Responses — are answered at once).
+    answered: VecDeque<Command>,
     /// A send held back by producer flow control; nothing more is read until it goes.
     parked: Option<openwire::Message>,
     broker_sequence: i64,
@@ -168,13 +181,16 @@ pub async fn serve(
         connection_id: None,
         kill,
         outbox: Outbox::new(),
-        consumers: HashMap::new(),
+        consumers: IdMap::default(),
         sessions: HashSet::new(),
-        by_broker: IdMap::default(),
+        by_openwire: HashMap::new(),
+        last_acked: None,
         producer_windows: HashMap::new(),
+        last_window: None,
         transactions: HashMap::new(),
         temporary: Vec::new(),
         replies: FuturesOrdered::new(),
+        answered: VecDeque::new(),
         parked: None,
         broker_sequence: 0,
         advisory_sequence: 0,
@@ -305,6 +321,12 @@ impl Session {
                             return close;
                         }
                     }
+                    // Its reply may be answered already (`answered`): out with it.
+                    match self.write_ready(writer).await {
+                        Ok(true) => last_write = Instant::now(),
+                        Ok(false) => {}
+                        Err(close) => return close,
+                    }
                 }
                 item = reader.next(), if self.replies.len() < max_in_flight && self.parked.is_none() => {
                     last_read = Instant::now();
@@ -322,6 +344,9 @@ impl Session {
                                     return close;
                                 }
                                 if shutting {
+                                    while let Some(r) = self.answered.pop_front() {
+                                        let _ = writer.send(r).await;
+                                    }
                                     while let Some(reply) = self.replies.next().await {
                                         if let Some(r) = reply {
                                             let _ = writer.send(r).await;
@@ -346,6 +371,12 @@ impl Session {
                     }
                 }
                 Some(reply) = self.replies.next(), if !self.replies.is_empty() => {
+                    // Answered ones came first.
+                    while let Some(r) = self.answered.pop_front() {
+                        if writer.feed(r).await.is_err() {
+                            return Close::Quiet;
+                        }
+                    }
                     let fed = match reply {
                         Some(r) => writer.feed(r).await.is_ok(),
                         None => true,
@@ -402,8 +433,12 @@ impl Session {
 
     fn reply(&mut self, command: Option<Command>) {
         if let Some(c) = command {
-            self.replies
-                .push_back(Box::pin(std::future::ready(Some(c))));
+            if self.replies.is_empty() {
+                self.answered.push_back(c);
+            } else {
+                self.replies
+                    .push_back(Box::pin(std::future::ready(Some(c))));
+            }
         }
     }
 
@@ -447,6 +482,7 @@ impl Session {
                     {
                         return Ok(());
                     }
+                    self.last_window = None;
                     self.producer_windows.insert(id, info.window_size);
                 }
                 self.respond(correlation, required);
@@ -497,7 +533,8 @@ impl Session {
                 if let Some(c) = control
                     .consumer_id
                     .as_ref()
-                    .and_then(|id| self.consumers.get(id))
+                    .and_then(|id| self.by_openwire.get(id))
+                    .and_then(|b| self.consumers.get(b))
                 {
                     self.broker.set_prefetch(
                         c.broker_id,
@@ -578,7 +615,7 @@ impl Session {
             )));
             return Ok(());
         };
-        if self.consumers.contains_key(&id) {
+        if self.by_openwire.contains_key(&id) {
             // Replayed after failover, or a duplicate: already registered.
             self.respond(correlation, required);
             return Ok(());
@@ -660,11 +697,12 @@ impl Session {
             .await
         {
             Ok(broker_id) => {
-                self.by_broker.insert(broker_id, id.clone());
+                self.by_openwire.insert(id.clone(), broker_id);
                 self.consumers.insert(
-                    id.clone(),
+                    broker_id,
                     Consumer {
                         broker_id,
+                        id: id.clone(),
                         info,
                         dispatched: VecDeque::new(),
                         advisory,
@@ -693,7 +731,7 @@ impl Session {
                 self.sessions.remove(sid);
                 self.report_sessions();
                 let ids: Vec<openwire::ConsumerId> = self
-                    .consumers
+                    .by_openwire
                     .keys()
                     .filter(|c| c.connection_id == sid.connection_id && c.session_id == sid.value)
                     .cloned()
@@ -701,11 +739,13 @@ impl Session {
                 for id in ids {
                     self.remove_consumer(&id);
                 }
+                self.last_window = None;
                 self.producer_windows.retain(|p, _| {
                     !(p.connection_id == sid.connection_id && p.session_id == sid.value)
                 });
             }
             Some(DataStructure::ProducerId(id)) => {
+                self.last_window = None;
                 self.producer_windows.remove(id);
             }
             Some(DataStructure::ConnectionId(_)) => self.close(),
@@ -721,21 +761,27 @@ impl Session {
     }
 
     fn remove_consumer(&mut self, id: &openwire::ConsumerId) {
-        if let Some(c) = self.consumers.remove(id) {
-            self.by_broker.remove(&c.broker_id);
-            self.broker.close_consumer(c.broker_id);
+        self.last_acked = None;
+        if let Some(broker_id) = self.by_openwire.remove(id) {
+            self.consumers.remove(&broker_id);
+            self.broker.close_consumer(broker_id);
         }
     }
 
-    async fn send(&mut self, message: openwire::Message) -> Result<(), Close> {
+    async fn send(&mut self, mut message: openwire::Message) -> Result<(), Close> {
         let correlation = message.command_id;
         let required = message.response_required;
-        let producer = message.producer_id.clone();
-        let window = producer
-            .as_ref()
-            .and_then(|p| self.producer_windows.get(p))
-            .copied()
-            .unwrap_or(0);
+        let window = match (&message.producer_id, &self.last_window) {
+            (Some(p), Some((last, w))) if last == p => *w,
+            (Some(p), _) => match self.producer_windows.get(p) {
+                Some(w) => {
+                    self.last_window = Some((p.clone(), *w));
+                    *w
+                }
+                None => 0,
+            },
+            (None, _) => 0,
+        };
         let size = i32::try_from(1024 + message.payload_size()).unwrap_or(i32::MAX);
         let mut converted = match to_broker(&message) {
             Ok(m) => m,
@@ -759,13 +805,16 @@ impl Session {
             // Clients never publish advisories; drop them rather than confuse our own.
             converted.persistent = false;
         }
-        let producer_ack = (window > 0 && !required).then(|| {
-            Command::ProducerAck(Box::new(openwire::ProducerAck {
-                producer_id: producer.clone(),
-                size,
-                ..Default::default()
-            }))
-        });
+        // The producer id moves into the ack once the message is not needed any more.
+        let producer_ack = |producer_id: Option<openwire::ProducerId>| {
+            (window > 0 && !required).then(|| {
+                Command::ProducerAck(Box::new(openwire::ProducerAck {
+                    producer_id,
+                    size,
+                    ..Default::default()
+                }))
+            })
+        };
         match &message.transaction_id {
             Some(TransactionId::Local(tx)) => {
                 let key = tx.value.to_string();
@@ -774,7 +823,7 @@ impl Session {
                     .or_default()
                     .sends
                     .push(converted);
-                self.reply(producer_ack);
+                self.reply(producer_ack(message.producer_id.take()));
                 self.respond(correlation, required);
                 return Ok(());
             }
@@ -797,7 +846,7 @@ impl Session {
             self.parked = Some(message);
             return Ok(());
         }
-        let done = match (&producer, &message.message_id) {
+        let mut done = match (&message.producer_id, &message.message_id) {
             (Some(p), Some(id)) if converted.persistent => {
                 let seq = u64::try_from(id.producer_sequence_id).unwrap_or(0);
                 self.broker
@@ -805,22 +854,34 @@ impl Session {
             }
             _ => self.broker.submit(converted),
         };
-        self.replies.push_back(Box::pin(async move {
-            match done.await {
-                Ok(()) if required => Some(Command::response(correlation)),
-                Ok(()) => producer_ack,
-                Err(e) if required => Some(broker_exception(correlation, &e)),
-                Err(e) => {
-                    tracing::error!(error = %e, "asynchronous send failed");
-                    None
-                }
+        let producer_ack = producer_ack(message.producer_id.take());
+        let answer = move |result: Result<(), BrokerError>| match result {
+            Ok(()) if required => Some(Command::response(correlation)),
+            Ok(()) => producer_ack,
+            Err(e) if required => Some(broker_exception(correlation, &e)),
+            Err(e) => {
+                tracing::error!(error = %e, "asynchronous send failed");
+                None
             }
-        }));
+        };
+        if self.replies.is_empty() {
+            // Not stored (or already durable): answered now, nothing to wait for.
+            if let Some(result) = (&mut done).now_or_never() {
+                self.reply(answer(result));
+                return Ok(());
+            }
+        }
+        self.replies
+            .push_back(Box::pin(async move { answer(done.await) }));
         Ok(())
     }
 
-    /// The dispatched messages an ack covers, in dispatch order.
-    fn ack_range(c: &Consumer, ack: &MessageAck, individual: bool) -> Vec<usize> {
+    /// The positions in `dispatched` of the messages an ack covers (dispatch order).
+    fn ack_range(
+        c: &Consumer,
+        ack: &MessageAck,
+        individual: bool,
+    ) -> Option<RangeInclusive<usize>> {
         let find = |id: &Option<openwire::MessageId>| {
             id.as_ref().and_then(|id| {
                 // Dispatch order is broker sequence order; the id itself decides.
@@ -836,11 +897,9 @@ impl Session {
                 })
             })
         };
-        let Some(last) = find(&ack.last_message_id) else {
-            return Vec::new();
-        };
+        let last = find(&ack.last_message_id)?;
         if individual {
-            return vec![last];
+            return Some(last..=last);
         }
         // A one-message ack names the same message twice: look it up once.
         let first = if ack.first_message_id == ack.last_message_id {
@@ -849,35 +908,45 @@ impl Session {
             find(&ack.first_message_id)
         };
         let first = first.filter(|f| *f <= last).unwrap_or(0);
-        (first..=last).collect()
+        Some(first..=last)
     }
 
     fn ack(&mut self, ack: &MessageAck) {
-        let Some(cid) = ack.consumer_id.clone() else {
+        let Some(cid) = &ack.consumer_id else {
             return;
         };
-        let Some(c) = self.consumers.get_mut(&cid) else {
+        let broker_id = match &self.last_acked {
+            Some((last, b)) if last == cid => Some(*b),
+            _ => self.by_openwire.get(cid).copied(),
+        };
+        let Some(c) = broker_id.and_then(|b| self.consumers.get_mut(&b)) else {
             // Not dispatched on this socket (e.g. after failover): nothing to correlate.
             return;
         };
+        if !self
+            .last_acked
+            .as_ref()
+            .is_some_and(|(last, _)| last == cid)
+        {
+            self.last_acked = Some((cid.clone(), c.broker_id));
+        }
         if c.advisory || c.info.browser {
             return;
         }
         let broker_id = c.broker_id;
-        let positions = Self::ack_range(
+        let Some(positions) = Self::ack_range(
             c,
             ack,
             matches!(ack.ack_type, MessageAck::INDIVIDUAL | MessageAck::POISON),
-        );
-        if positions.is_empty() {
+        ) else {
             return;
-        }
+        };
         match ack.ack_type {
             MessageAck::DELIVERED | MessageAck::REDELIVERED => {
                 // Window credit: the client holds them, not yet consumed.
                 let mut keys = Vec::new();
-                for p in &positions {
-                    if let Some(d) = c.dispatched.get_mut(*p) {
+                for p in positions {
+                    if let Some(d) = c.dispatched.get_mut(p) {
                         if !d.credited {
                             d.credited = true;
                             keys.push(d.key);
@@ -887,7 +956,7 @@ impl Session {
                 self.broker.tx_ack(broker_id, &keys);
             }
             MessageAck::POISON => {
-                let keys = take_positions(&mut c.dispatched, &positions);
+                let keys = take_positions(&mut c.dispatched, positions);
                 let cause = ack
                     .poison_cause
                     .as_ref()
@@ -899,8 +968,8 @@ impl Session {
                 Some(TransactionId::Local(tx)) => {
                     // Consumed when the transaction commits; credit now.
                     let mut keys = Vec::new();
-                    for p in &positions {
-                        if let Some(d) = c.dispatched.get_mut(*p) {
+                    for p in positions {
+                        if let Some(d) = c.dispatched.get_mut(p) {
                             d.credited = true;
                             keys.push(d.key);
                         }
@@ -908,11 +977,17 @@ impl Session {
                     self.broker.tx_ack(broker_id, &keys);
                     let t = self.transactions.entry(tx.value.to_string()).or_default();
                     t.acks.push((broker_id, keys.clone()));
-                    t.acked.push((cid, keys));
+                    t.acked.push((cid.clone(), keys));
+                }
+                // Written with the next group commit (OpenWire acks need no answer).
+                _ if positions.start() == positions.end() => {
+                    // One message (AUTO acknowledge): no list to build.
+                    if let Some(d) = c.dispatched.remove(*positions.start()) {
+                        drop(self.broker.ack(broker_id, &[d.key]));
+                    }
                 }
                 _ => {
-                    let keys = take_positions(&mut c.dispatched, &positions);
-                    // Written with the next group commit (OpenWire acks need no answer).
+                    let keys = take_positions(&mut c.dispatched, positions);
                     drop(self.broker.ack(broker_id, &keys));
                 }
             },
@@ -923,7 +998,8 @@ impl Session {
         let Some(c) = pull
             .consumer_id
             .as_ref()
-            .and_then(|id| self.consumers.get_mut(id))
+            .and_then(|id| self.by_openwire.get(id))
+            .and_then(|b| self.consumers.get_mut(b))
         else {
             return;
         };
@@ -946,14 +1022,14 @@ impl Session {
     ) -> Result<(), Close> {
         let now = Instant::now();
         let mut nulls = Vec::new();
-        for (id, c) in self.consumers.iter_mut() {
+        for c in self.consumers.values_mut() {
             if c.pull_pending && c.pull_deadline.is_some_and(|d| d <= now) {
                 c.pull_pending = false;
                 c.pull_deadline = None;
                 // If a message was dispatched meanwhile it is in the outbox: it answers.
                 if self.broker.cancel_pull(c.broker_id) {
                     let dest = c.info.destination.clone().unwrap_or_default();
-                    nulls.push(dispatch(id, &dest, None, 0));
+                    nulls.push(dispatch(&c.id, &dest, None, 0));
                 }
             }
         }
@@ -1005,7 +1081,11 @@ impl Session {
                     return Ok(());
                 };
                 for (cid, keys) in &t.acked {
-                    if let Some(c) = self.consumers.get_mut(cid) {
+                    if let Some(c) = self
+                        .by_openwire
+                        .get(cid)
+                        .and_then(|b| self.consumers.get_mut(b))
+                    {
                         c.dispatched.retain(|d| !keys.contains(&d.key));
                     }
                 }
@@ -1174,6 +1254,12 @@ impl Session {
         let mut wrote = false;
         // A few rounds: deliveries are bounded by prefetch credit, but other work waits.
         for _ in 0..4 {
+            while let Some(r) = self.answered.pop_front() {
+                if writer.feed(r).await.is_err() {
+                    return Err(Close::Quiet);
+                }
+                wrote = true;
+            }
             // Ready replies only: a send still waiting for the store keeps its place (and
             // every reply after it waits too, replies leave in arrival order).
             while !self.replies.is_empty() {
@@ -1211,31 +1297,53 @@ impl Session {
             return Ok(false);
         }
         let mut wrote = false;
+        let no_destination = openwire::Destination::default();
         for d in batch {
             let redeliveries = i32::try_from(d.redeliveries).unwrap_or(i32::MAX);
             // One lookup per delivery; the ids are borrowed, not copied.
-            let Some(id) = self.by_broker.get(&d.consumer) else {
-                continue;
-            };
-            let Some(c) = self.consumers.get_mut(id) else {
+            let Some(c) = self.consumers.get_mut(&d.consumer) else {
                 continue;
             };
             let command = if c.advisory {
                 // Advisories are consumed on dispatch (the client acks them much later).
-                let id = id.clone();
                 drop(self.broker.ack(c.broker_id, &[d.key]));
                 let Some(message) = self.advisory_from_broker(&d.message) else {
                     continue;
                 };
-                let Some(c) = self.consumers.get_mut(&id) else {
+                let Some(c) = self.consumers.get_mut(&d.consumer) else {
                     continue;
                 };
                 c.pull_pending = false;
                 c.pull_deadline = None;
                 let dest = c.info.destination.clone().unwrap_or_default();
-                dispatch(&id, &dest, Some(message), redeliveries)
+                dispatch(&c.id, &dest, Some(message), redeliveries)
             } else {
                 self.broker_sequence += 1;
+                // Sent as it came when it came over OpenWire unchanged: no re-encoding.
+                if let Some(encoded) = encoded_message(&d.message) {
+                    let fed = writer
+                        .feed(openwire::DispatchOf {
+                            consumer_id: &c.id,
+                            destination: c.info.destination.as_ref().unwrap_or(&no_destination),
+                            message: &encoded,
+                            broker_sequence_id: self.broker_sequence,
+                            redelivery_counter: redeliveries,
+                        })
+                        .await;
+                    if fed.is_err() {
+                        return Err(Close::Quiet);
+                    }
+                    c.pull_pending = false;
+                    c.pull_deadline = None;
+                    c.dispatched.push_back(Dispatched {
+                        message: d.message,
+                        broker_sequence: self.broker_sequence,
+                        key: d.key,
+                        credited: false,
+                    });
+                    wrote = true;
+                    continue;
+                }
                 let message = match to_openwire(&d, self.broker_sequence) {
                     Ok(m) => m,
                     Err(e) => {
@@ -1252,7 +1360,7 @@ impl Session {
                 c.pull_pending = false;
                 c.pull_deadline = None;
                 Command::MessageDispatch(Box::new(MessageDispatch {
-                    consumer_id: Some(id.clone()),
+                    consumer_id: Some(c.id.clone()),
                     destination: Some(c.info.destination.clone().unwrap_or_default()),
                     message: Some(message),
                     redelivery_counter: redeliveries,
@@ -1278,7 +1386,8 @@ impl Session {
             self.publish_advisory(dest, DestinationInfo::REMOVE);
         }
         self.consumers.clear();
-        self.by_broker.clear();
+        self.by_openwire.clear();
+        self.last_acked = None;
         self.broker.disconnect(connection);
         if let Some(id) = &self.connection_id {
             let mut live = self.registry.lock();
@@ -1289,15 +1398,18 @@ impl Session {
     }
 }
 
-fn take_positions(dispatched: &mut VecDeque<Dispatched>, positions: &[usize]) -> Vec<MessageKey> {
-    let mut keys = Vec::new();
-    for p in positions.iter().rev() {
-        if let Some(d) = dispatched.remove(*p) {
-            keys.push(d.key);
-        }
+fn take_positions(
+    dispatched: &mut VecDeque<Dispatched>,
+    positions: RangeInclusive<usize>,
+) -> Vec<MessageKey> {
+    if *positions.start() >= dispatched.len() {
+        return Vec::new();
     }
-    keys.reverse();
-    keys
+    let end = (*positions.end()).min(dispatched.len() - 1);
+    dispatched
+        .drain(*positions.start()..=end)
+        .map(|d| d.key)
+        .collect()
 }
 
 fn dispatch(

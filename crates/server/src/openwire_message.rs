@@ -5,8 +5,11 @@
 //! (object bodies are never deserialised). JMS properties map to typed broker properties;
 //! `JMSXGroupID`/`JMSXGroupSeq` travel as properties.
 
-use broker::{BodyKind, Delivery, Destination, Message, PropertyValue};
-use openwire::{DestinationKind, MessageId, MessageKind, PrimitiveMap, PrimitiveValue, ProducerId};
+use broker::{BodyKind, Delivery, Destination, EncodedForm, Message, PropertyValue, WireProtocol};
+use openwire::{
+    DestinationKind, EncodedMessage, MessageId, MessageKind, PrimitiveMap, PrimitiveValue,
+    ProducerId,
+};
 
 /// Properties with this prefix are the broker's own notes on a message; clients never
 /// see them.
@@ -134,17 +137,17 @@ pub fn message_id_is(id: &MessageId, text: &str) -> bool {
     write!(p, "{id}").is_ok() && p.rest.is_empty()
 }
 
-fn property_from_wire(v: &PrimitiveValue) -> Option<PropertyValue> {
+fn property_from_wire(v: PrimitiveValue) -> Option<PropertyValue> {
     Some(match v {
-        PrimitiveValue::Boolean(b) => PropertyValue::Bool(*b),
-        PrimitiveValue::Byte(x) => PropertyValue::Byte(*x),
-        PrimitiveValue::Short(x) => PropertyValue::Short(*x),
-        PrimitiveValue::Int(x) => PropertyValue::Int(*x),
-        PrimitiveValue::Long(x) => PropertyValue::Long(*x),
-        PrimitiveValue::Float(x) => PropertyValue::Float(*x),
-        PrimitiveValue::Double(x) => PropertyValue::Double(*x),
-        PrimitiveValue::String(s) => PropertyValue::String(s.clone()),
-        PrimitiveValue::Char(c) => PropertyValue::String(String::from_utf16_lossy(&[*c])),
+        PrimitiveValue::Boolean(b) => PropertyValue::Bool(b),
+        PrimitiveValue::Byte(x) => PropertyValue::Byte(x),
+        PrimitiveValue::Short(x) => PropertyValue::Short(x),
+        PrimitiveValue::Int(x) => PropertyValue::Int(x),
+        PrimitiveValue::Long(x) => PropertyValue::Long(x),
+        PrimitiveValue::Float(x) => PropertyValue::Float(x),
+        PrimitiveValue::Double(x) => PropertyValue::Double(x),
+        PrimitiveValue::String(s) => PropertyValue::String(s),
+        PrimitiveValue::Char(c) => PropertyValue::String(String::from_utf16_lossy(&[c])),
         // Not JMS property types (only maps carry them): nothing to keep.
         _ => return None,
     })
@@ -198,10 +201,21 @@ pub fn to_broker(m: &openwire::Message) -> Result<Message, MessageMappingError> 
     out.correlation_id = m.correlation_id.clone();
     out.reply_to = m.reply_to.as_ref().map(to_broker_destination);
     out.jms_type = m.jms_type.clone();
+    // Whether every property survives the trip to broker properties and back unchanged.
+    let mut properties_kept = true;
     if m.marshalled_properties.is_some() {
-        for (k, v) in m.properties()?.iter() {
-            if let Some(p) = property_from_wire(v) {
-                out.properties.push((k.to_string(), p));
+        let props = m.properties()?.into_entries();
+        properties_kept = !props.is_empty();
+        out.properties.reserve_exact(props.len());
+        // Names and string values move over, no copies.
+        for (k, v) in props {
+            properties_kept &= !matches!(v, PrimitiveValue::Char(_))
+                && !k.starts_with(INTERNAL_PREFIX)
+                && k != "JMSXGroupID"
+                && k != "JMSXGroupSeq";
+            match property_from_wire(v) {
+                Some(p) => out.properties.push((k, p)),
+                None => properties_kept = false,
             }
         }
     }
@@ -228,7 +242,66 @@ pub fn to_broker(m: &openwire::Message) -> Result<Message, MessageMappingError> 
         // setText(null) is not setText(""): keep the difference.
         out.set_property(NULL_BODY, PropertyValue::Bool(true));
     }
+    if properties_kept {
+        out.encoded = m
+            .received
+            .get()
+            .filter(|_| delivers_as_received(m, id))
+            .map(encoded_form);
+    }
     Ok(out)
+}
+
+/// Whether [`to_openwire`] of the broker message made from `m` encodes as `m` does (but
+/// for the fields a dispatch rewrites), so that the received bytes can be delivered as
+/// they are: no field the conversion drops or changes is set. Properties are checked by
+/// the caller.
+fn delivers_as_received(m: &openwire::Message, id: &MessageId) -> bool {
+    m.kind != MessageKind::Blob
+        && (m.kind != MessageKind::Message || m.content.is_none())
+        && (0..=9).contains(&m.priority)
+        && id.text_view.is_none()
+        && id.producer_id.is_some()
+        && m.producer_id == id.producer_id
+        && (m.group_id.is_some() || m.group_sequence == 0)
+        && m.transaction_id.is_none()
+        && m.original_destination.is_none()
+        && m.original_transaction_id.is_none()
+        && m.data_structure.is_none()
+        && m.target_consumer_id.is_none()
+        && m.broker_path.is_none()
+        && m.arrival == 0
+        && m.user_id.is_none()
+        && !m.received_by_df_bridge
+        && !m.droppable
+        && m.cluster.is_none()
+        && m.broker_in_time == 0
+        && m.broker_out_time == 0
+        && !m.jmsx_group_first_for_consumer
+        && !m
+            .destination
+            .as_ref()
+            .is_some_and(|d| d.physical_name.starts_with(ADVISORY_PREFIX))
+}
+
+fn encoded_form(e: &EncodedMessage) -> EncodedForm {
+    let (bytes, marks) = e.parts();
+    EncodedForm {
+        protocol: WireProtocol::OpenWire,
+        type_code: e.kind().type_code(),
+        bytes: bytes.clone(),
+        marks,
+    }
+}
+
+/// The received form of a broker message, if it came over OpenWire and is unchanged.
+pub fn encoded_message(m: &Message) -> Option<EncodedMessage> {
+    let e = m.encoded.as_ref()?;
+    if e.protocol != WireProtocol::OpenWire {
+        return None;
+    }
+    let kind = MessageKind::from_type_code(e.type_code)?;
+    EncodedMessage::from_parts(kind, e.bytes.clone(), e.marks)
 }
 
 /// The OpenWire message for a delivery.
@@ -406,6 +479,143 @@ mod tests {
         assert_eq!(
             back.properties().unwrap().get("i"),
             Some(&PrimitiveValue::Int(-5))
+        );
+    }
+}
+
+#[cfg(test)]
+mod encoded_tests {
+    use super::*;
+    use bytes::BytesMut;
+    use openwire::{Command, DispatchOf, MessageDispatch};
+
+    fn received(m: openwire::Message) -> openwire::Message {
+        let mut frame = BytesMut::new();
+        Command::Message(Box::new(m))
+            .encode(&mut frame, false)
+            .unwrap();
+        match Command::decode(frame.freeze(), false).unwrap() {
+            Command::Message(m) => *m,
+            other => panic!("decoded {}", other.name()),
+        }
+    }
+
+    fn sent(kind: MessageKind) -> openwire::Message {
+        let mut m = openwire::Message::new(kind);
+        m.command_id = 9;
+        m.response_required = true;
+        let producer = ProducerId {
+            connection_id: "ID:c-1".into(),
+            value: 3,
+            session_id: 2,
+        };
+        m.producer_id = Some(producer.clone());
+        m.destination = Some(openwire::Destination::queue("q"));
+        m.message_id = Some(MessageId {
+            text_view: None,
+            producer_id: Some(producer),
+            producer_sequence_id: 9,
+            broker_sequence_id: 0,
+        });
+        m.persistent = true;
+        m.priority = 7;
+        m.timestamp = 123;
+        m.expiration = 456;
+        m.correlation_id = Some("corr".into());
+        m.reply_to = Some(openwire::Destination::topic("replies"));
+        m.jms_type = Some("t".into());
+        m.group_id = Some("g".into());
+        m.group_sequence = 3;
+        let mut props = PrimitiveMap::new();
+        props.insert("ts", PrimitiveValue::Long(-5));
+        props.insert("s", PrimitiveValue::String("x é".into()));
+        m.set_properties(&props).unwrap();
+        match kind {
+            MessageKind::Text => m.set_text(Some("héllo")).unwrap(),
+            MessageKind::Message => {}
+            _ => m.content = Some(bytes::Bytes::from_static(b"\x00\x01\x02")),
+        }
+        m
+    }
+
+    fn slow(d: &Delivery, consumer: &openwire::ConsumerId) -> BytesMut {
+        let mut out = BytesMut::new();
+        Command::MessageDispatch(Box::new(MessageDispatch {
+            consumer_id: Some(consumer.clone()),
+            destination: Some(openwire::Destination::queue("q")),
+            message: Some(to_openwire(d, 77).unwrap()),
+            redelivery_counter: 2,
+            ..Default::default()
+        }))
+        .encode(&mut out, false)
+        .unwrap();
+        out
+    }
+
+    /// Delivering the received bytes is exactly what re-encoding the broker message gives.
+    #[test]
+    fn received_form_dispatches_as_the_converted_message_would() {
+        let consumer = openwire::ConsumerId {
+            connection_id: "ID:c-2".into(),
+            session_id: 1,
+            value: 1,
+        };
+        for kind in [
+            MessageKind::Text,
+            MessageKind::Bytes,
+            MessageKind::Map,
+            MessageKind::Message,
+        ] {
+            let b = to_broker(&received(sent(kind))).unwrap();
+            let encoded = encoded_message(&b).expect("an unchanged OpenWire message keeps it");
+            let d = Delivery {
+                consumer: 1,
+                key: 1,
+                message: std::sync::Arc::new(b),
+                redelivered: true,
+                redeliveries: 2,
+            };
+            let mut fast = BytesMut::new();
+            DispatchOf {
+                consumer_id: &consumer,
+                destination: &openwire::Destination::queue("q"),
+                message: &encoded,
+                broker_sequence_id: 77,
+                redelivery_counter: 2,
+            }
+            .encode(&mut fast, false)
+            .unwrap();
+            assert_eq!(fast, slow(&d, &consumer), "{kind:?}");
+        }
+    }
+
+    /// Messages whose conversion changes them are re-encoded, never sent as received.
+    #[test]
+    fn messages_the_conversion_changes_are_not_kept() {
+        let mut internal = sent(MessageKind::Bytes);
+        let mut props = PrimitiveMap::new();
+        props.insert("ferromq.compressed", PrimitiveValue::Boolean(true));
+        internal.set_properties(&props).unwrap();
+        let mut tx = sent(MessageKind::Bytes);
+        tx.transaction_id = Some(openwire::TransactionId::Local(
+            openwire::LocalTransactionId::default(),
+        ));
+        let mut priority = sent(MessageKind::Bytes);
+        priority.priority = 12;
+        let mut advisory = sent(MessageKind::Bytes);
+        advisory.destination = Some(openwire::Destination::topic("ActiveMQ.Advisory.X"));
+        let mut user = sent(MessageKind::Bytes);
+        user.user_id = Some("u".into());
+        let mut seq_without_group = sent(MessageKind::Bytes);
+        seq_without_group.group_id = None;
+        for m in [internal, tx, priority, advisory, user, seq_without_group] {
+            let b = to_broker(&received(m)).unwrap();
+            assert!(b.encoded.is_none(), "{b:?}");
+        }
+        let built = to_broker(&sent(MessageKind::Bytes)).unwrap();
+        assert!(
+            built.encoded.is_none(),
+            "only decoded messages have a received form"
         );
     }
 }

@@ -16,6 +16,8 @@
 //! - `dedupe`: a resent persistent message (same producer id and sequence) is answered but
 //!   not stored twice, even after the original was consumed.
 //! - `keepalive`: a frozen client is detected and its messages go to another consumer.
+//! - `flow_control`: a producer past `memory_limit` waits, and finishes promptly once a
+//!   consumer drains (our Rust client).
 //!
 //! `OPENWIRE_TEST_BROKER=HOST:PORT` points every test at an already running broker instead
 //! (e.g. ActiveMQ 5.17 from `/work/shared/tools/activemq`, to check the tests themselves);
@@ -26,6 +28,7 @@ mod broker;
 mod cross_protocol;
 mod dedupe;
 mod failover;
+mod flow_control;
 mod java;
 mod keepalive;
 mod seed;
