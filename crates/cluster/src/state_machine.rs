@@ -186,9 +186,15 @@ impl SmShared {
             index: meta.last_log_id.map_or(0, |l| l.index),
             term: meta.last_log_id.map_or(0, |l| l.leader_id.term),
         };
-        let mut j = self.log.journal();
-        j.write_snapshot(jmeta, &file)
+        // Written without the journal lock: the Raft core keeps appending (and replication
+        // reading) while a large snapshot is written and fsynced; holding it stalled the
+        // master past its lease with a 135 MB backlog.
+        let writer = self.log.journal().snapshot_writer();
+        let written = writer
+            .write(jmeta, &file)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        let mut j = self.log.journal();
+        j.adopt_snapshot(written);
         self.log.update_counters(&j);
         self.log.counters.snapshots.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -217,7 +223,6 @@ pub struct OpsSnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for OpsSnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        let data = encode_ops(&self.ops);
         let seq = self.shared.snapshot_seq.fetch_add(1, Ordering::Relaxed);
         let meta = SnapshotMeta {
             last_log_id: self.last_applied,
@@ -227,9 +232,19 @@ impl RaftSnapshotBuilder<TypeConfig> for OpsSnapshotBuilder {
                 None => format!("none-{seq}"),
             },
         };
-        self.shared.write_snapshot(&meta, &data)?;
+        // Encoding and writing a large backlog takes a while: on a blocking thread, so no
+        // runtime worker stalls meanwhile.
+        let ops = std::mem::take(&mut self.ops);
+        let keep = oldest_body_ref(&ops);
+        let (shared, file_meta) = (self.shared.clone(), meta.clone());
+        let data = tokio::task::spawn_blocking(move || {
+            let data = encode_ops(&ops);
+            shared.write_snapshot(&file_meta, &data).map(|()| data)
+        })
+        .await
+        .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &other(e)))??;
         // Before openraft purges below this snapshot: keep what its paged messages read.
-        self.shared.log.keep_bodies_from(oldest_body_ref(&self.ops));
+        self.shared.log.keep_bodies_from(keep);
         tracing::info!(index = ?self.last_applied.map(|l| l.index), bytes = data.len(), "snapshot built");
         Ok(Snapshot {
             meta,

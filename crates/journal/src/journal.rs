@@ -531,9 +531,26 @@ impl Journal {
     /// Writes a snapshot atomically (tmp file, fdatasync, rename, fsync dir),
     /// replacing the previous one. Does not purge.
     pub fn write_snapshot(&mut self, meta: SnapshotMeta, data: &[u8]) -> Result<(), JournalError> {
-        self.snapshot_size = snapshot::write(&self.config.dir, meta, data, self.config.sync)?;
-        self.snapshot = Some(meta);
+        let written = self.snapshot_writer().write(meta, data)?;
+        self.adopt_snapshot(written);
         Ok(())
+    }
+
+    /// What writes a snapshot file for this journal without the journal itself, so that
+    /// whatever guards the journal need not be held while a large snapshot is written and
+    /// fsynced (appends and reads go on meanwhile). One writer at a time; the journal takes
+    /// the snapshot as its own with [`adopt_snapshot`](Self::adopt_snapshot).
+    pub fn snapshot_writer(&self) -> SnapshotWriter {
+        SnapshotWriter {
+            dir: self.config.dir.clone(),
+            sync: self.config.sync,
+        }
+    }
+
+    /// Records a snapshot that [`SnapshotWriter::write`] put in place.
+    pub fn adopt_snapshot(&mut self, written: WrittenSnapshot) {
+        self.snapshot_size = written.size;
+        self.snapshot = Some(written.meta);
     }
 
     /// The current snapshot's meta, if there is one.
@@ -1418,6 +1435,32 @@ pub(crate) mod tests {
                 prop_assert_eq!(j.segment_count(), segment_files(dir.path()).len());
             }
         }
+    }
+}
+
+/// Writes a journal's snapshot file (see [`Journal::snapshot_writer`]).
+#[derive(Debug, Clone)]
+pub struct SnapshotWriter {
+    dir: std::path::PathBuf,
+    sync: bool,
+}
+
+/// A snapshot file in place, for [`Journal::adopt_snapshot`].
+#[derive(Debug, Clone, Copy)]
+pub struct WrittenSnapshot {
+    meta: SnapshotMeta,
+    size: u64,
+}
+
+impl SnapshotWriter {
+    /// Writes the snapshot atomically (tmp file, fdatasync, rename, fsync dir), replacing
+    /// the previous one.
+    ///
+    /// # Errors
+    /// I/O.
+    pub fn write(&self, meta: SnapshotMeta, data: &[u8]) -> Result<WrittenSnapshot, JournalError> {
+        let size = snapshot::write(&self.dir, meta, data, self.sync)?;
+        Ok(WrittenSnapshot { meta, size })
     }
 }
 

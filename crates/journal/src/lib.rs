@@ -85,7 +85,7 @@ pub use config::JournalConfig;
 pub use error::JournalError;
 pub use fsync_latency::{FsyncLatency, FsyncLatencySnapshot, FSYNC_BUCKETS_MICROS};
 pub use iter::EntryIter;
-pub use journal::Journal;
+pub use journal::{Journal, PendingSync, SnapshotWriter, WrittenSnapshot};
 pub use reader::JournalReader;
 pub use record::{decode_record, encode_record, encoded_len, Entry, Position, RecordParse};
 pub use snapshot::SnapshotMeta;
