@@ -915,19 +915,16 @@ impl Session {
         let Some(cid) = &ack.consumer_id else {
             return;
         };
-        let broker_id = match &self.last_acked {
+        let cached = match &self.last_acked {
             Some((last, b)) if last == cid => Some(*b),
-            _ => self.by_openwire.get(cid).copied(),
+            _ => None,
         };
+        let broker_id = cached.or_else(|| self.by_openwire.get(cid).copied());
         let Some(c) = broker_id.and_then(|b| self.consumers.get_mut(&b)) else {
             // Not dispatched on this socket (e.g. after failover): nothing to correlate.
             return;
         };
-        if !self
-            .last_acked
-            .as_ref()
-            .is_some_and(|(last, _)| last == cid)
-        {
+        if cached.is_none() {
             self.last_acked = Some((cid.clone(), c.broker_id));
         }
         if c.advisory || c.info.browser {

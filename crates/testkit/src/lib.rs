@@ -39,3 +39,13 @@ pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Asserts that `fut` (e.g. a producer's sends past the broker's memory limit) is still
+/// running after `held`: flow control holds it back. `fut` can be awaited afterwards.
+pub async fn assert_held_back<F: std::future::Future + Unpin>(fut: &mut F, held: Duration) {
+    let blocked = tokio::time::timeout(held, fut).await.is_err();
+    assert!(
+        blocked,
+        "all sends completed although they exceed memory_limit"
+    );
+}

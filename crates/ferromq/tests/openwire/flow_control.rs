@@ -41,13 +41,7 @@ fn producer_over_memory_limit_waits_and_finishes_once_a_consumer_drains() {
         };
         tokio::pin!(send_all);
         eprintln!("--- the producer must be held back by the memory limit");
-        let blocked = tokio::time::timeout(Duration::from_secs(2), &mut send_all)
-            .await
-            .is_err();
-        assert!(
-            blocked,
-            "all sends completed although they exceed memory_limit"
-        );
+        testkit::assert_held_back(&mut send_all, Duration::from_secs(2)).await;
 
         eprintln!("--- a consumer drains the queue; every held send is answered promptly");
         let consumer_conn = Connection::connect(&url).await.expect("connect consumer");
