@@ -20,6 +20,7 @@
 //! the Responses it still owes are awaited, it is closed, and the state is replayed on the
 //! new socket exactly as after a reconnect.
 
+use crate::ack_merger::AckMerger;
 use crate::error::ClientError;
 use crate::producer::ProducerWindow;
 use crate::session::{AckMode, Session};
@@ -1178,24 +1179,35 @@ async fn write_loop(
                 }
             } => Command::KeepAliveInfo(KeepAliveInfo::default()),
         };
-        if let Err(e) = sink.feed(command).await {
-            tracing::warn!("send failed: {e}");
-            return;
-        }
-        // Batch what is already queued into one flush.
-        while let Ok(next) = rx.try_recv() {
-            match next {
-                Out::Command(c) => {
-                    if let Err(e) = sink.feed(c).await {
-                        tracing::warn!("send failed: {e}");
-                        return;
-                    }
+        // Batch what is already queued into one flush; let the tasks that are ready to run
+        // (a consumer taking its next message, say) queue theirs first.
+        tokio::task::yield_now().await;
+        let mut acks = AckMerger::default();
+        let mut next = Some(command);
+        while let Some(command) = next.take() {
+            for c in acks.push(command).into_iter().flatten() {
+                if let Err(e) = sink.feed(c).await {
+                    tracing::warn!("send failed: {e}");
+                    return;
                 }
-                Out::Close(done) => {
+            }
+            match rx.try_recv() {
+                Ok(Out::Command(c)) => next = Some(c),
+                Ok(Out::Close(done)) => {
+                    if let Some(held) = acks.take() {
+                        let _ = sink.feed(held).await;
+                    }
                     let _ = sink.close().await;
                     let _ = done.send(());
                     return;
                 }
+                Err(_) => {}
+            }
+        }
+        if let Some(held) = acks.take() {
+            if let Err(e) = sink.feed(held).await {
+                tracing::warn!("send failed: {e}");
+                return;
             }
         }
         if let Err(e) = sink.flush().await {

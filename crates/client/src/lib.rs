@@ -42,6 +42,7 @@
 //!
 //! Programs for each pattern are in `examples/`.
 
+mod ack_merger;
 pub mod browser;
 pub mod connection;
 pub mod consumer;

@@ -434,6 +434,17 @@ impl Session {
     fn reply(&mut self, command: Option<Command>) {
         if let Some(c) = command {
             if self.replies.is_empty() {
+                // ProducerAcks of one producer that wait for the same write leave as one
+                // (the client adds the sizes to its window either way): one frame to
+                // encode here and to decode there instead of one per message.
+                if let (Some(Command::ProducerAck(queued)), Command::ProducerAck(next)) =
+                    (self.answered.back_mut(), &c)
+                {
+                    if queued.producer_id == next.producer_id {
+                        queued.size = queued.size.saturating_add(next.size);
+                        return;
+                    }
+                }
                 self.answered.push_back(c);
             } else {
                 self.replies

@@ -143,6 +143,29 @@ pub async fn ack_modes(t: &Target) {
     drop(c);
     assert_eq!(remaining(&conn, &q).await, ["a", "c"]);
 
+    eprintln!("--- AUTO: a burst past the prefetch window, acks merged where they queue up");
+    // The connection writer sends the acks that queue up behind each other as one range
+    // ack: the broker must take it as that many (ActiveMQ refuses a count that does not
+    // match its dispatched list; the window must reopen past 1,000, nothing may stay).
+    let q = t.queue("ack.auto.burst");
+    let session = conn.create_session(AckMode::Auto).await.expect("session");
+    let producer = session
+        .create_producer_with(ProducerOptions::default().non_persistent())
+        .await
+        .expect("producer");
+    const BURST: usize = 2_500;
+    for i in 0..BURST {
+        producer
+            .send(&q, Message::text(format!("m{i}")))
+            .await
+            .expect("send");
+    }
+    let (_session, mut c) = open(&conn, AckMode::Auto, &q, ConsumerOptions::default()).await;
+    let got = drain(&mut c).await;
+    assert_eq!(got, numbered("m", BURST));
+    drop(c);
+    assert!(remaining(&conn, &q).await.is_empty());
+
     eprintln!("--- DUPS_OK: everything received is acknowledged by close");
     let q = t.queue("ack.dupsok");
     let texts = numbered("m", 25);
