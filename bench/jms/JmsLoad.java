@@ -211,6 +211,7 @@ public class JmsLoad {
         final BitSet seen = new BitSet((int) total);
         final CountDownLatch all = new CountDownLatch(1);
         final AtomicReference<Throwable> err = new AtomicReference<>();
+        final AtomicLong lastArrival = new AtomicLong();
 
         Connection cc = factory().createConnection();
         Session cs = cc.createSession(false, Session.AUTO_ACKNOWLEDGE);
@@ -225,6 +226,7 @@ public class JmsLoad {
                 }
                 int i = got.getAndIncrement();
                 if (i < lat.length) lat[i] = now - m.getLongProperty("bench_ts");
+                lastArrival.set(now);
                 if (i + 1 >= total) all.countDown();
             } catch (Throwable t) {
                 err.compareAndSet(null, t);
@@ -269,6 +271,8 @@ public class JmsLoad {
         out.put("sent_per_sec", total / ((tSent - t0) / 1e9));
         out.put("sends_late", behind);
         out.put("received", got.get());
+        // From the first send to the last arrival: the rate messages went through the broker.
+        if (got.get() > 0) out.put("received_per_sec", got.get() / ((lastArrival.get() - t0) / 1e9));
         out.put("missing", total - got.get());
         out.put("duplicates", dups.get());
         out.put("p50_ms", n > 0 ? l[(int) Math.min(n - 1, Math.ceil(n * 0.50) - 1)] / 1e6 : null);

@@ -28,7 +28,7 @@ use crate::uri::{BrokerUri, FailoverUri, TcpUri};
 use futures_util::{SinkExt, StreamExt};
 use openwire::{
     Command, ConnectionId, ConnectionInfo, ConsumerInfo, DataStructure, Destination,
-    DestinationInfo, DestinationKind, KeepAliveInfo, MessageDispatch, NegotiatedWireFormat,
+    DestinationInfo, DestinationKind, IdStr, KeepAliveInfo, MessageDispatch, NegotiatedWireFormat,
     OpenWireCodec, ProducerInfo, RemoveInfo, SessionId, SessionInfo, ShutdownInfo, WireFormat,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -99,7 +99,7 @@ struct Link {
 #[derive(Default)]
 pub(crate) struct Replay {
     /// Temporary destinations by name (created before the sessions).
-    pub(crate) temp_destinations: BTreeMap<String, DestinationInfo>,
+    pub(crate) temp_destinations: BTreeMap<IdStr, DestinationInfo>,
     pub(crate) sessions: BTreeMap<i64, SessionInfo>,
     pub(crate) producers: BTreeMap<(i64, i64), ProducerInfo>,
     pub(crate) consumers: BTreeMap<(i64, i64), ConsumerInfo>,
@@ -117,7 +117,7 @@ pub struct ConnectOptions {
 }
 
 pub(crate) struct Inner {
-    pub(crate) connection_id: String,
+    pub(crate) connection_id: IdStr,
     pub(crate) client_id: String,
     failover: Option<FailoverUri>,
     link: Mutex<Link>,
@@ -531,7 +531,7 @@ impl Connection {
             client_id: options
                 .client_id
                 .unwrap_or_else(|| format!("{connection_id}-client")),
-            connection_id,
+            connection_id: connection_id.into(),
             failover,
             link: Mutex::new(Link {
                 out: None,

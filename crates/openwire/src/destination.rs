@@ -6,7 +6,7 @@ use crate::data_structure::DataStructure;
 use crate::reader::WireReader;
 use crate::wire_field::Nested;
 use crate::writer::WireWriter;
-use crate::OpenWireError;
+use crate::{IdStr, OpenWireError};
 
 /// Which of the four destination types (the type byte is the only difference on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -61,12 +61,12 @@ pub struct Destination {
     /// Queue, topic, temp queue or temp topic.
     pub kind: DestinationKind,
     /// The name, without `queue://` or `?options`.
-    pub physical_name: String,
+    pub physical_name: IdStr,
 }
 
 impl Destination {
     /// A destination of the given kind.
-    pub fn new(kind: DestinationKind, physical_name: impl Into<String>) -> Self {
+    pub fn new(kind: DestinationKind, physical_name: impl Into<IdStr>) -> Self {
         Self {
             kind,
             physical_name: physical_name.into(),
@@ -74,12 +74,12 @@ impl Destination {
     }
 
     /// A queue.
-    pub fn queue(name: impl Into<String>) -> Self {
+    pub fn queue(name: impl Into<IdStr>) -> Self {
         Self::new(DestinationKind::Queue, name)
     }
 
     /// A topic.
-    pub fn topic(name: impl Into<String>) -> Self {
+    pub fn topic(name: impl Into<IdStr>) -> Self {
         Self::new(DestinationKind::Topic, name)
     }
 }
@@ -102,11 +102,11 @@ impl Nested for Destination {
         match DestinationKind::from_type_code(type_code) {
             Some(kind) => Ok(Self {
                 kind,
-                physical_name: r.opt_string("destination name")?.ok_or(
-                    OpenWireError::NullField {
+                physical_name: r
+                    .opt_id("destination name")?
+                    .ok_or(OpenWireError::NullField {
                         what: "destination name",
-                    },
-                )?,
+                    })?,
             }),
             None if DataStructure::is_known_type(type_code) => Err(OpenWireError::UnexpectedType {
                 expected: "ActiveMQDestination",

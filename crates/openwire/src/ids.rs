@@ -4,13 +4,14 @@
 use std::fmt;
 
 use crate::wire_field::{nested_single, wire_struct};
+use crate::IdStr;
 
 wire_struct! {
     /// `ConnectionId` (120). `value` looks like `ID:host-port-millis-n:m`.
     #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
     pub struct ConnectionId {
         /// The id string.
-        pub value: String,
+        pub value: IdStr,
     }
 }
 nested_single!(ConnectionId, 120);
@@ -20,7 +21,7 @@ wire_struct! {
     #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
     pub struct SessionId {
         /// Owning connection's id string.
-        pub connection_id: String,
+        pub connection_id: IdStr,
         /// Session number.
         pub value: i64,
     }
@@ -32,7 +33,7 @@ wire_struct! {
     #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
     pub struct ConsumerId {
         /// Owning connection's id string.
-        pub connection_id: String,
+        pub connection_id: IdStr,
         /// Owning session number.
         pub session_id: i64,
         /// Consumer number.
@@ -47,7 +48,7 @@ wire_struct! {
     #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
     pub struct ProducerId {
         /// Owning connection's id string.
-        pub connection_id: String,
+        pub connection_id: IdStr,
         /// Producer number.
         pub value: i64,
         /// Owning session number.
@@ -85,7 +86,7 @@ nested_single!(BrokerId, 124);
 
 impl ConnectionId {
     /// A connection id with this value.
-    pub fn new(value: impl Into<String>) -> Self {
+    pub fn new(value: impl Into<IdStr>) -> Self {
         Self {
             value: value.into(),
         }

@@ -2,7 +2,7 @@
 
 use bytes::{Buf, Bytes};
 
-use crate::{mutf8, OpenWireError};
+use crate::{mutf8, IdStr, OpenWireError};
 
 /// Maximum nesting of objects, throwable causes and primitive maps. Deep enough for anything a
 /// client sends (an advisory message nests a command that nests ids: depth 3), shallow enough
@@ -160,6 +160,18 @@ impl WireReader {
         } else {
             Ok(None)
         }
+    }
+
+    /// Loose nullable identifier string: `bool notNull` [+ `readUTF`], shared with a recent
+    /// decode of the same bytes ([`IdStr::decode`]).
+    pub(crate) fn opt_id(&mut self, what: &'static str) -> Result<Option<IdStr>, OpenWireError> {
+        if !self.bool(what)? {
+            return Ok(None);
+        }
+        let len = usize::from(self.u16(what)?);
+        self.check_count(len as i64, 1, what)?;
+        let raw = self.raw(len, what)?;
+        IdStr::decode(&raw).map(Some)
     }
 
     /// Loose nullable byte array: `bool notNull` [+ `int32 length` + bytes].

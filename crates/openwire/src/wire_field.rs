@@ -7,6 +7,7 @@ use bytes::Bytes;
 use crate::reader::WireReader;
 use crate::throwable::Throwable;
 use crate::writer::WireWriter;
+use crate::IdStr;
 use crate::OpenWireError;
 
 /// One loose-encoded field.
@@ -15,7 +16,8 @@ use crate::OpenWireError;
 /// |---|---|
 /// | `bool`, `i8`, `i32`, `i64` | bool, byte, int32, int64 |
 /// | `Option<String>` | string (nullable) |
-/// | `String` | string that must not be null (ids, destination names) |
+/// | `String` | string that must not be null |
+/// | `IdStr` | the same, shared (ids' connection ids) |
 /// | `Option<Bytes>` | bytes / ByteSequence |
 /// | `Option<T: Nested>` | object<T> (cached objects are identical with caching off) |
 /// | `Option<Vec<T: Nested>>` | array<T> |
@@ -113,6 +115,17 @@ impl WireField for Option<String> {
 impl WireField for String {
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
         r.opt_string("string")?.ok_or(OpenWireError::NullField {
+            what: "identifier string",
+        })
+    }
+    fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
+        w.opt_string(Some(self), "string")
+    }
+}
+
+impl WireField for IdStr {
+    fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
+        r.opt_id("string")?.ok_or(OpenWireError::NullField {
             what: "identifier string",
         })
     }

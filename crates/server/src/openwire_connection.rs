@@ -591,7 +591,7 @@ impl Session {
         // The same ConnectionId on a new socket: a failover reconnect. The old connection
         // goes away first (its consumers' messages back to their queues), then this one
         // takes its place.
-        let previous = self.registry.lock().remove(&id.value);
+        let previous = self.registry.lock().remove(&*id.value);
         if let Some((old, kill)) = previous {
             tracing::info!(peer = %self.peer, connection = %id, "failover reconnect takes over the old connection");
             let _ = kill.send(true);
@@ -605,7 +605,7 @@ impl Session {
                 self.connection_id = Some(id.clone());
                 let (tx, rx) = watch::channel(false);
                 self.kill = rx;
-                self.registry.lock().insert(id.value.clone(), (c, tx));
+                self.registry.lock().insert(id.value.to_string(), (c, tx));
                 tracing::debug!(peer = %self.peer, connection = %id, user = ?info.user_name, "OpenWire connection added");
                 self.respond(correlation, info.response_required);
             }
@@ -1185,7 +1185,7 @@ impl Session {
             PropertyValue::String(
                 self.connection_id
                     .as_ref()
-                    .map(|c| c.value.clone())
+                    .map(|c| c.value.to_string())
                     .unwrap_or_default(),
             ),
         );
@@ -1197,7 +1197,7 @@ impl Session {
         self.advisory_sequence += 1;
         let topic = openwire::Destination::topic(Self::advisory_topic(dest));
         let producer = openwire::ProducerId {
-            connection_id: format!("ID:{}-advisory", self.broker.name()),
+            connection_id: format!("ID:{}-advisory", self.broker.name()).into(),
             value: 1,
             session_id: 0,
         };
@@ -1399,8 +1399,8 @@ impl Session {
         self.broker.disconnect(connection);
         if let Some(id) = &self.connection_id {
             let mut live = self.registry.lock();
-            if live.get(&id.value).is_some_and(|(c, _)| *c == connection) {
-                live.remove(&id.value);
+            if live.get(&*id.value).is_some_and(|(c, _)| *c == connection) {
+                live.remove(&*id.value);
             }
         }
     }

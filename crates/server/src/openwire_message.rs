@@ -31,7 +31,7 @@ pub enum MessageMappingError {
 }
 
 pub fn to_broker_destination(d: &openwire::Destination) -> Destination {
-    let name = d.physical_name.clone();
+    let name = d.physical_name.to_string();
     match d.kind {
         DestinationKind::Queue => Destination::Queue(name),
         DestinationKind::Topic => Destination::Topic(name),
@@ -58,7 +58,7 @@ pub fn parse_message_id(text: &str) -> Option<(ProducerId, i64)> {
     let (connection, session) = rest.rsplit_once(':')?;
     Some((
         ProducerId {
-            connection_id: connection.to_string(),
+            connection_id: connection.into(),
             value: value.parse().ok()?,
             session_id: session.parse().ok()?,
         },
@@ -338,7 +338,7 @@ pub fn to_openwire(
     let (producer, seq) = parse_message_id(&m.id).unwrap_or_else(|| {
         (
             ProducerId {
-                connection_id: m.id.clone(),
+                connection_id: m.id.as_str().into(),
                 value: 0,
                 session_id: 0,
             },

@@ -41,7 +41,7 @@ async fn open(addr: &str, connection: &str, failover_reconnect: bool) -> Conn {
     let session = SessionInfo {
         command_id: 2,
         session_id: Some(SessionId {
-            connection_id: connection.to_string(),
+            connection_id: connection.into(),
             value: 1,
         }),
         ..Default::default()
@@ -62,7 +62,7 @@ async fn open(addr: &str, connection: &str, failover_reconnect: bool) -> Conn {
 
 fn producer_id(connection: &str) -> ProducerId {
     ProducerId {
-        connection_id: connection.to_string(),
+        connection_id: connection.into(),
         value: 1,
         session_id: 1,
     }

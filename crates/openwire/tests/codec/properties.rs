@@ -55,7 +55,7 @@ fn map() -> impl Strategy<Value = PrimitiveMap> {
 
 fn producer_id() -> impl Strategy<Value = ProducerId> {
     (java_string(), any::<i64>(), any::<i64>()).prop_map(|(c, v, s)| ProducerId {
-        connection_id: c,
+        connection_id: c.into(),
         value: v,
         session_id: s,
     })
