@@ -106,7 +106,7 @@ pub(crate) struct Replay {
 }
 
 /// A delivery and the generation of the socket it came on.
-pub(crate) type Dispatch = (u64, MessageDispatch);
+pub(crate) type Dispatch = (u64, Box<MessageDispatch>);
 
 /// Options of [`Connection::connect_with`].
 #[derive(Debug, Clone, Default)]
@@ -1258,7 +1258,7 @@ async fn read_loop(
                     .map(|c| (c.session_id, c.value))
                     .unwrap_or_default();
                 if let Some(tx) = inner.consumers().get(&key) {
-                    let _ = tx.send((generation, *d));
+                    let _ = tx.send((generation, d));
                 }
             }
             Command::ProducerAck(a) => {

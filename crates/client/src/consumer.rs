@@ -234,7 +234,7 @@ impl Consumer {
                 AckMode::DupsOk => self.add_pending(id)?,
                 AckMode::Client | AckMode::Individual | AckMode::Transacted => {
                     // Kept for rollback/recover redelivery.
-                    dispatch.message = Some(message.raw.clone());
+                    dispatch.message = Some((*message.raw).clone());
                     let delivery =
                         self.session
                             .delivered(&self.id, &destination, dispatch, generation);

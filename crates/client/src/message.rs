@@ -23,7 +23,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Message {
-    pub(crate) raw: openwire::Message,
+    /// Boxed: the OpenWire message is large, and a message moves through several calls and
+    /// futures on its way to the socket (and from it), each move a copy of the whole struct.
+    pub(crate) raw: Box<openwire::Message>,
     /// Times this delivery was rolled back or recovered (from the broker and locally).
     pub(crate) redelivery_counter: i32,
     /// Set on received messages of CLIENT / INDIVIDUAL sessions.
@@ -76,7 +78,7 @@ impl Property for PrimitiveValue {
 impl Message {
     fn of(raw: openwire::Message) -> Message {
         Message {
-            raw,
+            raw: Box::new(raw),
             redelivery_counter: 0,
             ack: None,
         }

@@ -284,7 +284,7 @@ impl Producer {
             if let Some(tx) = self.session.transaction_for_send()? {
                 m.transaction_id = Some(tx);
                 inner
-                    .send_message(Command::Message(Box::new(m)), inner.send_deadline())
+                    .send_message(Command::Message(m), inner.send_deadline())
                     .await?;
             }
             return Ok(id);
@@ -295,7 +295,7 @@ impl Producer {
             SendMode::Default => persistent,
         };
         if sync {
-            inner.request(Command::Message(Box::new(m))).await?;
+            inner.request(Command::Message(m)).await?;
         } else {
             // One deadline for the window and the reconnect together.
             let deadline = inner.send_deadline();
@@ -304,9 +304,7 @@ impl Producer {
                 let timeout = inner.failover_timeout().unwrap_or_default();
                 w.acquire(size, deadline.map(|d| (d, timeout))).await?;
             }
-            inner
-                .send_message(Command::Message(Box::new(m)), deadline)
-                .await?;
+            inner.send_message(Command::Message(m), deadline).await?;
         }
         Ok(id)
     }

@@ -64,7 +64,7 @@ pub(crate) struct Delivered {
     pub(crate) delivery: u64,
     pub(crate) consumer: ConsumerId,
     pub(crate) destination: Destination,
-    pub(crate) dispatch: MessageDispatch,
+    pub(crate) dispatch: Box<MessageDispatch>,
     pub(crate) generation: u64,
 }
 
@@ -109,7 +109,7 @@ impl SessionShared {
         &self,
         consumer: &ConsumerId,
         destination: &Destination,
-        dispatch: MessageDispatch,
+        dispatch: Box<MessageDispatch>,
         generation: u64,
     ) -> u64 {
         let mut state = self.state();

@@ -117,9 +117,20 @@ impl PrimitiveMap {
     ///
     /// Keys longer than 65535 encoded bytes, blobs over 2 GiB.
     pub fn encode(&self) -> Result<Bytes, OpenWireError> {
-        let mut buf = BytesMut::new();
+        // Sized up front: growing from empty reallocates and copies a few times per map
+        // (a producer encodes its properties on every send).
+        let mut buf = BytesMut::with_capacity(self.size_hint());
         self.write(&mut WireWriter::new(&mut buf, false))?;
         Ok(buf.freeze())
+    }
+
+    /// About the encoded size (exact for plain-ASCII keys and strings).
+    fn size_hint(&self) -> usize {
+        4 + self
+            .entries
+            .iter()
+            .map(|(k, v)| 2 + k.len() + v.size_hint())
+            .sum::<usize>()
     }
 
     pub(crate) fn read(r: &mut WireReader) -> Result<Option<Self>, OpenWireError> {
@@ -177,6 +188,21 @@ impl FromIterator<(String, PrimitiveValue)> for PrimitiveMap {
 }
 
 impl PrimitiveValue {
+    /// About the encoded size, tag included (exact for plain-ASCII strings).
+    fn size_hint(&self) -> usize {
+        1 + match self {
+            Self::Null => 0,
+            Self::Boolean(_) | Self::Byte(_) => 1,
+            Self::Char(_) | Self::Short(_) => 2,
+            Self::Int(_) | Self::Float(_) => 4,
+            Self::Long(_) | Self::Double(_) => 8,
+            Self::String(s) => 4 + s.len(),
+            Self::Bytes(b) => 4 + b.len(),
+            Self::Map(m) => m.size_hint(),
+            Self::List(l) => 4 + l.iter().map(Self::size_hint).sum::<usize>(),
+        }
+    }
+
     /// The tag this value is written with.
     pub fn tag(&self) -> u8 {
         match self {
@@ -217,7 +243,7 @@ impl PrimitiveValue {
     ///
     /// As for [`PrimitiveMap::encode`].
     pub fn encode_sequence(values: &[Self]) -> Result<Bytes, OpenWireError> {
-        let mut buf = BytesMut::new();
+        let mut buf = BytesMut::with_capacity(values.iter().map(Self::size_hint).sum());
         let mut w = WireWriter::new(&mut buf, false);
         for v in values {
             v.write(&mut w)?;
