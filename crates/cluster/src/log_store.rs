@@ -10,17 +10,14 @@
 //! `raft-vote` and `raft-purged`, each replaced atomically (write, fsync, rename, fsync
 //! directory).
 //!
-//! `append` writes the batch under the journal lock (so it is readable at once). openraft
-//! 0.9's core waits for the append's callback before it does anything else, so on a
-//! follower there is never a second append to batch with: it runs one `fdatasync` for
-//! everything written since the last one on its own thread and then completes the
-//! callback (a flusher thread there cost two thread wake-ups per round and batched
-//! nothing).
+//! `append` writes the batch under the journal lock (so it is readable at once) and hands
+//! the callback to a flusher thread, which runs one `fdatasync` for everything written
+//! since its last one and then completes every callback it holds: group commit.
 //!
-//! A leader that did the same would send each entry to its followers only after its own
-//! fsync: two fsyncs in a row per round. On the leader (this node's saved vote is a committed vote for itself) `append`
-//! therefore reports the write as flushed at once and only asks a flusher thread to sync
-//! (one `fdatasync` for everything written before it: group commit): the
+//! openraft 0.9's core waits for that callback before it does anything else, so a leader
+//! would send each entry to its followers only after its own fsync: two fsyncs in a row per
+//! round. On the leader (this node's saved vote is a committed vote for itself) `append`
+//! therefore reports the write as flushed at once and only asks the flusher to sync: the
 //! followers receive the entry while the leader's fsync runs. openraft then counts the
 //! leader in a quorum before its copy is on disk, so the two places where a commit becomes
 //! visible wait for the leader's own fsync as well ([`LogShared::durable`]): the state
@@ -71,11 +68,6 @@ pub(crate) struct LogShared {
     /// Bumped (under the journal lock) by every truncation, so a flush that took its mark
     /// before a truncation does not publish an entry that was cut off meanwhile.
     truncations: AtomicU64,
-    /// Held by whoever runs a sync (the flusher thread, or a follower's append), from
-    /// taking the pending sync until its mark is published: a sync that starts while
-    /// another one's fsync is still running waits for it, so the mark it publishes never
-    /// covers bytes that other fsync has taken but not yet made durable.
-    syncing: Mutex<()>,
     pub counters: LogCounters,
 }
 
@@ -169,7 +161,6 @@ impl LogShared {
                 failed: false,
             }),
             truncations: AtomicU64::new(0),
-            syncing: Mutex::new(()),
             counters: LogCounters::default(),
         };
         shared.update_counters(&lock(&shared.journal));
@@ -254,38 +245,6 @@ impl LogShared {
         self.durable.send_modify(|d| d.failed = true);
     }
 
-    /// One fdatasync for everything written so far, then publishes the durable mark (or
-    /// fails every later apply). Blocks the calling thread for the fsync.
-    ///
-    /// # Errors
-    /// The fsync failed.
-    fn sync_pending(&self) -> Result<(), JournalError> {
-        let _serial = lock(&self.syncing);
-        // The fsync runs without the journal lock: the Raft core keeps appending and the
-        // replication streams keep reading (sending entries to the followers while this
-        // node's own fsync runs) instead of queueing behind it.
-        let (pending, mark, truncations) = {
-            let mut j = self.journal();
-            let mark = last_written(&j, lock(&self.init).as_ref());
-            let truncations = self.truncations.load(Ordering::Acquire);
-            (j.take_pending_sync(), mark, truncations)
-        };
-        let result = pending.run();
-        {
-            let j = self.journal();
-            self.update_counters(&j);
-            match &result {
-                Ok(()) => self.publish_durable(mark, truncations),
-                Err(e) => {
-                    tracing::error!(error = %e, "raft log: fsync failed");
-                    self.fail_durable();
-                }
-            }
-        }
-        self.counters.syncs.fetch_add(1, Ordering::Relaxed);
-        result
-    }
-
     fn log_state(&self) -> LogState<TypeConfig> {
         let j = self.journal();
         let purged = *lock(&self.purged);
@@ -368,6 +327,8 @@ impl RaftLogReader<TypeConfig> for JournalLogReader {
 }
 
 enum Flush {
+    /// Sync, then complete this callback.
+    Done(LogFlushed<TypeConfig>),
     /// Sync (a leader's append, already reported as flushed to openraft).
     Sync,
     Stop,
@@ -411,24 +372,55 @@ impl Drop for JournalLogStore {
     }
 }
 
-/// The leader's syncs: one fdatasync for everything written before it (a follower syncs
-/// in its own append).
+/// One fdatasync for everything written before it, then every waiting callback.
 fn flusher_loop(shared: &LogShared, rx: &mpsc::Receiver<Flush>) {
-    while let Ok(first) = rx.recv() {
+    let mut waiting = Vec::new();
+    'outer: while let Ok(first) = rx.recv() {
         let mut stop = false;
         let mut sync = false;
         for msg in std::iter::once(first).chain(rx.try_iter()) {
             match msg {
+                Flush::Done(cb) => {
+                    waiting.push(cb);
+                    sync = true;
+                }
                 Flush::Sync => sync = true,
                 Flush::Stop => stop = true,
             }
         }
-        // A failure is logged and published by `sync_pending`: every later apply fails.
-        if sync && shared.sync_pending().is_err() {
-            break;
+        if sync {
+            // The fsync runs without the journal lock: the Raft core keeps appending and
+            // the replication streams keep reading (sending entries to the followers while
+            // this node's own fsync runs) instead of queueing behind it.
+            let (pending, mark, truncations) = {
+                let mut j = shared.journal();
+                let mark = last_written(&j, lock(&shared.init).as_ref());
+                let truncations = shared.truncations.load(Ordering::Acquire);
+                (j.take_pending_sync(), mark, truncations)
+            };
+            let result = pending.run();
+            {
+                let j = shared.journal();
+                shared.update_counters(&j);
+                match &result {
+                    Ok(()) => shared.publish_durable(mark, truncations),
+                    Err(e) => {
+                        tracing::error!(error = %e, "raft log: fsync failed");
+                        shared.fail_durable();
+                    }
+                }
+            }
+            shared.counters.syncs.fetch_add(1, Ordering::Relaxed);
+            let error = result.err().map(|e| e.to_string());
+            for cb in waiting.drain(..) {
+                cb.log_io_completed(match &error {
+                    None => Ok(()),
+                    Some(e) => Err(io_err(e)),
+                });
+            }
         }
         if stop {
-            break;
+            break 'outer;
         }
     }
 }
@@ -516,14 +508,9 @@ impl RaftLogStorage<TypeConfig> for JournalLogStore {
             if self.flush.send(Flush::Sync).is_err() {
                 self.shared.fail_durable();
             }
-        } else {
-            // A follower answers the leader once these entries are on its disk, and
-            // openraft's core waits for this callback before its next command anyway (so a
-            // flusher thread could never batch two appends here): sync on this thread.
-            // Handing the fsync to the flusher and its completion back to the core cost two
-            // thread wake-ups per replication round.
-            let result = self.shared.sync_pending().map_err(io_err);
-            callback.log_io_completed(result);
+        } else if let Err(mpsc::SendError(Flush::Done(cb))) = self.flush.send(Flush::Done(callback))
+        {
+            cb.log_io_completed(Err(io_err("log flusher stopped")));
         }
         Ok(())
     }
