@@ -108,6 +108,9 @@ pub(crate) fn load_meta(dir: &Path) -> Result<Option<(SnapshotMeta, u64)>, Journ
 }
 
 /// Writes a snapshot atomically; returns the new file's size.
+/// A snapshot file is fsynced after every this many bytes of its body.
+const SYNC_EVERY: usize = 8 << 20;
+
 pub(crate) fn write(
     dir: &Path,
     meta: SnapshotMeta,
@@ -124,9 +127,18 @@ pub(crate) fn write(
             .open(&tmp)
             .map_err(|e| JournalError::io(&tmp, e))?;
         file.write_all(&header(meta, data))
-            .and_then(|()| file.write_all(data))
             .map_err(|e| JournalError::io(&tmp, e))?;
-        if sync {
+        // Synced a piece at a time: one fsync of a large snapshot at the end flushes it all
+        // at once and stalls every other fsync on the disk meanwhile (the log's, which
+        // answers producers and, in a cluster, Raft's heartbeats) for as long.
+        for piece in data.chunks(SYNC_EVERY) {
+            file.write_all(piece)
+                .map_err(|e| JournalError::io(&tmp, e))?;
+            if sync {
+                file.sync_data().map_err(|e| JournalError::io(&tmp, e))?;
+            }
+        }
+        if sync && data.is_empty() {
             file.sync_data().map_err(|e| JournalError::io(&tmp, e))?;
         }
     }
