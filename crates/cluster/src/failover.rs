@@ -22,9 +22,9 @@
 //! log is shorter than another survivor's cannot win (Raft grants votes only to a log at
 //! least as up to date), and each of its rounds would only raise the term under the other's
 //! election; it leaves the election to that survivor, and a survivor whose log is longer
-//! than every other's takes the first-ranked survivor's early second round. (Seen on 2026-12-04: the first-ranked
-//! survivor had the shorter log, and its rounds every 150 ms outbid the other's until it gave
-//! up: a 980 ms election, a 1.3 s gap for the Java client.)
+//! than every other's takes the first-ranked survivor's early second round. (Seen on
+//! 2026-12-04: the first-ranked survivor had the shorter log, and its rounds every 150 ms
+//! outbid the other's until it gave up: a 980 ms election, a 1.3 s gap for the Java client.)
 //! Typical time from the kill to a leader: a few tens of milliseconds on loopback.
 
 use crate::types::{NodeId, Raft};

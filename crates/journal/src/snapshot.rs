@@ -107,10 +107,10 @@ pub(crate) fn load_meta(dir: &Path) -> Result<Option<(SnapshotMeta, u64)>, Journ
     Ok(Some((meta, size)))
 }
 
-/// Writes a snapshot atomically; returns the new file's size.
 /// A snapshot file is fsynced after every this many bytes of its body.
 const SYNC_EVERY: usize = 8 << 20;
 
+/// Writes a snapshot atomically; returns the new file's size.
 pub(crate) fn write(
     dir: &Path,
     meta: SnapshotMeta,
@@ -131,14 +131,14 @@ pub(crate) fn write(
         // Synced a piece at a time: one fsync of a large snapshot at the end flushes it all
         // at once and stalls every other fsync on the disk meanwhile (the log's, which
         // answers producers and, in a cluster, Raft's heartbeats) for as long.
-        for piece in data.chunks(SYNC_EVERY) {
-            file.write_all(piece)
-                .map_err(|e| JournalError::io(&tmp, e))?;
-            if sync {
+        for (i, piece) in data.chunks(SYNC_EVERY).enumerate() {
+            if sync && i > 0 {
                 file.sync_data().map_err(|e| JournalError::io(&tmp, e))?;
             }
+            file.write_all(piece)
+                .map_err(|e| JournalError::io(&tmp, e))?;
         }
-        if sync && data.is_empty() {
+        if sync {
             file.sync_data().map_err(|e| JournalError::io(&tmp, e))?;
         }
     }

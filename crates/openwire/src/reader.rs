@@ -136,12 +136,16 @@ impl WireReader {
         self.raw(n, what)
     }
 
-    /// `uint16 length` + modified UTF-8 (`readUTF`).
-    pub(crate) fn utf(&mut self, what: &'static str) -> Result<String, OpenWireError> {
+    /// `uint16 length` + modified UTF-8 (`readUTF`), the encoded bytes.
+    fn utf_bytes(&mut self, what: &'static str) -> Result<Bytes, OpenWireError> {
         let len = usize::from(self.u16(what)?);
         self.check_count(len as i64, 1, what)?;
-        let raw = self.raw(len, what)?;
-        mutf8::decode(&raw)
+        self.raw(len, what)
+    }
+
+    /// `uint16 length` + modified UTF-8 (`readUTF`).
+    pub(crate) fn utf(&mut self, what: &'static str) -> Result<String, OpenWireError> {
+        mutf8::decode(&self.utf_bytes(what)?)
     }
 
     /// `int32 length` + modified UTF-8 (`readUTF8`, big strings and text bodies).
@@ -168,10 +172,7 @@ impl WireReader {
         if !self.bool(what)? {
             return Ok(None);
         }
-        let len = usize::from(self.u16(what)?);
-        self.check_count(len as i64, 1, what)?;
-        let raw = self.raw(len, what)?;
-        IdStr::decode(&raw).map(Some)
+        IdStr::decode(&self.utf_bytes(what)?).map(Some)
     }
 
     /// Loose nullable byte array: `bool notNull` [+ `int32 length` + bytes].
