@@ -29,8 +29,7 @@ pub struct ClusterConfig {
     pub heartbeat_interval: Duration,
     pub election_timeout_min: Duration,
     pub election_timeout_max: Duration,
-    /// A snapshot is built after this many entries since the last one (node N waits
-    /// (N−1)/8 of it longer: [`staggered_snapshot_after`]).
+    /// A snapshot is built after this many entries since the last one.
     pub snapshot_after_entries: u64,
     /// Entries kept in the log below a snapshot (so a briefly lagging follower catches up
     /// from the log rather than from a snapshot).
@@ -94,16 +93,6 @@ pub struct NodeStatus {
     pub applied_index: u64,
     /// The leader this node knows of.
     pub leader: Option<NodeId>,
-}
-
-/// When node `node_id` builds its snapshots: after `entries` plus (N−1 mod 4) eighths of
-/// it. Nodes that all snapshot at the same index build them at the same moment, and
-/// capturing, encoding and writing a large backlog on every node at once (measured: ~220
-/// MB each, two cores for three nodes) left the master's quorum checks unanswered past its
-/// lease, so it closed its clients' connections. Staggered, one node at a time does it and
-/// the other two answer.
-pub(crate) fn staggered_snapshot_after(entries: u64, node_id: NodeId) -> u64 {
-    entries.saturating_add(entries / 8 * (node_id.saturating_sub(1) % 4))
 }
 
 /// A node's status from its Raft metrics; `address` is its replication address.
@@ -194,10 +183,7 @@ impl ReplicatedStore {
             heartbeat_interval: ms(config.heartbeat_interval),
             election_timeout_min: ms(config.election_timeout_min),
             election_timeout_max: ms(config.election_timeout_max),
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(staggered_snapshot_after(
-                config.snapshot_after_entries,
-                config.node_id,
-            )),
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_after_entries),
             max_in_snapshot_log_to_keep: config.keep_entries_after_snapshot,
             max_payload_entries: MAX_ENTRIES_PER_RPC,
             ..Default::default()
@@ -348,19 +334,5 @@ impl Store for ReplicatedStore {
             return;
         }
         tokio::task::block_in_place(|| handle.block_on(self.shutdown()));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nodes_snapshot_at_different_points() {
-        let at: Vec<u64> = (1..=5)
-            .map(|n| staggered_snapshot_after(50_000, n))
-            .collect();
-        assert_eq!(at, [50_000, 56_250, 62_500, 68_750, 50_000]);
-        assert_eq!(staggered_snapshot_after(u64::MAX, 3), u64::MAX);
     }
 }
