@@ -10,7 +10,9 @@ use crate::destination::Destination;
 use crate::journal_store::{JournalStore, JournalStoreConfig};
 use crate::memory_store::MemoryStore;
 use crate::message::{BodyKind, Message};
-use crate::store::{AppendFuture, QueueRef, StateMachine, Store, StoreError, StoreOp};
+use crate::store::{
+    AppendFuture, QueueRef, SnapshotImage, StateMachine, Store, StoreError, StoreOp,
+};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -102,12 +104,12 @@ impl StateMachine for Recorder {
         self.applying.store(false, Ordering::SeqCst);
     }
 
-    fn snapshot(&self) -> Vec<StoreOp> {
+    fn snapshot(&self) -> SnapshotImage {
         let applied = self.applied.lock().unwrap();
         let ops = (self.snapshot_with)(&applied);
         let last = applied.last().map_or(0, |(i, _)| *i);
         self.snapshots.lock().unwrap().push((last, ops.clone()));
-        ops
+        SnapshotImage::from_ops(ops)
     }
 }
 

@@ -2,7 +2,7 @@
 //! [`State`].
 
 use crate::state::State;
-use crate::store::{StateMachine, StoreOp};
+use crate::store::{SnapshotImage, StateMachine, StoreOp};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, Notify};
 
@@ -95,7 +95,7 @@ impl StateMachine for Core {
         self.with_state(|s| s.apply(index, ops));
     }
 
-    fn snapshot(&self) -> Vec<StoreOp> {
+    fn snapshot(&self) -> SnapshotImage {
         self.lock().snapshot()
     }
 

@@ -101,9 +101,7 @@ pub fn decode_entry(
 pub fn oldest_body_ref(ops: &[StoreOp]) -> Option<u64> {
     ops.iter()
         .filter_map(|op| match op {
-            StoreOp::Restore { message, .. } if message.is_paged() => {
-                message.body_ref.map(|r| r.index)
-            }
+            StoreOp::Restore { message, .. } => message.paged_body_index(),
             _ => None,
         })
         .min()

@@ -9,7 +9,7 @@
 //! state is written as a snapshot and whole segments below it are deleted (segments still
 //! holding bodies of paged-out messages stay).
 
-use crate::journal_body::{decode_entry, oldest_body_ref, JournalBodyReader};
+use crate::journal_body::{decode_entry, JournalBodyReader};
 use crate::op_codec::{decode_ops, encode_ops};
 use crate::store::{
     check_store_limit, AppendFuture, StateMachine, Store, StoreError, StoreOp, StoreStats,
@@ -144,10 +144,10 @@ impl JournalStore {
             // so writing them costs about what the log grew by at most.
             if since_snapshot > threshold.max(apply_machine.snapshot_size_hint()) {
                 since_snapshot = 0;
-                let ops = apply_machine.snapshot();
+                let image = apply_machine.snapshot();
                 // Segments holding bodies of paged-out messages stay until those go.
-                let keep_from = oldest_body_ref(&ops);
-                let data = encode_ops(&ops);
+                let keep_from = image.oldest_body_ref();
+                let data = image.encode();
                 let meta = SnapshotMeta {
                     index: last,
                     term: 0,

@@ -177,6 +177,11 @@ impl Message {
         self.body.is_empty() && self.body_ref.is_some_and(|r| r.body_len > 0)
     }
 
+    /// The log index of the record a paged-out body is read back from.
+    pub fn paged_body_index(&self) -> Option<u64> {
+        self.body_ref.filter(|_| self.is_paged()).map(|r| r.index)
+    }
+
     pub fn is_expired(&self, now_ms: i64) -> bool {
         self.expiration > 0 && now_ms >= self.expiration
     }

@@ -6,7 +6,7 @@
 
 use crate::destination::Destination;
 use crate::message::{BodyKind, Message, PropertyValue};
-use crate::store::{BodyRef, DurableName, QueueRef, StoreOp};
+use crate::store::{BodyRef, DurableName, QueueRef, SnapshotImage, StoreOp};
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// Version byte at the start of every encoded entry, so the format can evolve.
@@ -18,28 +18,66 @@ pub struct DecodeError(pub String);
 
 pub fn encode_ops(ops: &[StoreOp]) -> Bytes {
     let mut w = BytesMut::with_capacity(64 + ops.iter().map(op_size_hint).sum::<usize>());
-    w.put_u8(FORMAT_VERSION);
-    w.put_u32_le(ops.len() as u32);
+    put_header(&mut w, ops.len());
     for op in ops {
         encode_op(&mut w, op);
     }
     w.freeze()
 }
 
+/// Roughly how many bytes [`encode_image`] will append for `image`.
+pub fn image_size_hint(image: &SnapshotImage) -> usize {
+    let ops = image.head.iter().chain(&image.tail).map(op_size_hint);
+    let messages = image.messages.iter().map(|(_, _, m)| message_size_hint(m));
+    64 + ops.chain(messages).sum::<usize>()
+}
+
+/// Appends the image's ops to `w`, as [`encode_ops`] would encode
+/// [`SnapshotImage::into_ops`], without copying a message first.
+pub fn encode_image(w: &mut BytesMut, mut image: SnapshotImage) {
+    image.sort();
+    put_header(w, image.len());
+    for op in &image.head {
+        encode_op(w, op);
+    }
+    for (queue, key, message) in &image.messages {
+        // A body in memory is written inline, so its old record may be purged: the ref goes.
+        put_restore(
+            w,
+            &image.queues[*queue as usize],
+            *key,
+            message,
+            message.is_paged(),
+        );
+    }
+    for op in &image.tail {
+        encode_op(w, op);
+    }
+}
+
+fn put_header(w: &mut BytesMut, ops: usize) {
+    w.put_u8(FORMAT_VERSION);
+    w.put_u32_le(ops as u32);
+}
+
 fn op_size_hint(op: &StoreOp) -> usize {
     match op {
         StoreOp::AddMessage { message } | StoreOp::Restore { message, .. } => {
-            message.body.len() + 256
+            message_size_hint(message)
         }
         _ => 64,
     }
+}
+
+fn message_size_hint(message: &Message) -> usize {
+    message.body.len() + 256
 }
 
 fn encode_op(w: &mut BytesMut, op: &StoreOp) {
     match op {
         StoreOp::AddMessage { message } => {
             w.put_u8(1);
-            put_message(w, message);
+            put_message(w, message, true);
         }
         StoreOp::Ack { queue, keys } => {
             w.put_u8(2);
@@ -82,13 +120,15 @@ fn encode_op(w: &mut BytesMut, op: &StoreOp) {
             queue,
             key,
             message,
-        } => {
-            w.put_u8(8);
-            put_queue_ref(w, queue);
-            w.put_u64_le(*key);
-            put_message(w, message);
-        }
+        } => put_restore(w, queue, *key, message, true),
     }
+}
+
+fn put_restore(w: &mut BytesMut, queue: &QueueRef, key: u64, message: &Message, body_ref: bool) {
+    w.put_u8(8);
+    put_queue_ref(w, queue);
+    w.put_u64_le(key);
+    put_message(w, message, body_ref);
 }
 
 fn put_str(w: &mut BytesMut, s: &str) {
@@ -135,7 +175,8 @@ fn put_queue_ref(w: &mut BytesMut, q: &QueueRef) {
     }
 }
 
-fn put_message(w: &mut BytesMut, m: &Message) {
+/// `body_ref`: whether to write the message's body ref (if it has one) or none.
+fn put_message(w: &mut BytesMut, m: &Message, body_ref: bool) {
     put_str(w, &m.id);
     put_dest(w, &m.destination);
     w.put_u8(u8::from(m.persistent));
@@ -192,7 +233,7 @@ fn put_message(w: &mut BytesMut, m: &Message) {
     w.put_u8(m.body_kind.code());
     w.put_u32_le(m.body.len() as u32);
     w.put_slice(&m.body);
-    match &m.body_ref {
+    match m.body_ref.filter(|_| body_ref) {
         Some(r) => {
             w.put_u8(1);
             w.put_u64_le(r.index);
@@ -441,6 +482,7 @@ impl Reader<'_> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::sync::Arc;
 
     fn sample_message() -> Message {
         let mut m = Message::new(
@@ -512,6 +554,67 @@ mod tests {
         ];
         let bytes = encode_ops(&ops);
         assert_eq!(decode_ops(&bytes), Ok(ops));
+    }
+
+    /// An image encodes as its ops would: messages in key order, a body ref kept only for
+    /// a paged-out body; and neither way copies change the image's own messages.
+    #[test]
+    fn an_image_encodes_like_its_ops() {
+        let body_ref = |index| BodyRef {
+            index,
+            segment: 1,
+            record_offset: 8,
+            record_len: 40,
+            body_offset: 12,
+            body_len: 3,
+        };
+        let mut in_memory = sample_message();
+        in_memory.body_ref = Some(body_ref(5));
+        let mut paged = sample_message();
+        paged.body = Bytes::new();
+        paged.body_ref = Some(body_ref(3));
+        let durable = QueueRef::Durable(DurableName {
+            client_id: "c".into(),
+            name: "s".into(),
+        });
+        let image = || SnapshotImage {
+            head: vec![StoreOp::AddDestination {
+                destination: Destination::Queue("orders".into()),
+            }],
+            queues: vec![QueueRef::Queue("orders".into()), durable.clone()],
+            messages: vec![
+                (0, 9 << 16, Arc::new(in_memory.clone())),
+                (1, 3 << 16, Arc::new(paged.clone())),
+                (0, 3 << 16 | 1, Arc::new(sample_message())),
+            ],
+            tail: vec![StoreOp::ProducerMark {
+                producer: "p".into(),
+                seq: 4,
+            }],
+        };
+        assert_eq!(image().oldest_body_ref(), Some(3));
+        let ops = image().into_ops();
+        let keys: Vec<_> = ops
+            .iter()
+            .filter_map(|op| match op {
+                StoreOp::Restore { key, message, .. } => Some((*key, message.body_ref)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                (3 << 16, Some(body_ref(3))),
+                (3 << 16 | 1, None),
+                (9 << 16, None)
+            ]
+        );
+        assert!(matches!(ops.first(), Some(StoreOp::AddDestination { .. })));
+        assert!(matches!(ops.last(), Some(StoreOp::ProducerMark { .. })));
+        let mut w = BytesMut::new();
+        encode_image(&mut w, image());
+        assert_eq!(w.freeze(), encode_ops(&ops));
+        assert_eq!(image().encode(), encode_ops(&ops));
     }
 
     #[test]

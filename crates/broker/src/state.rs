@@ -13,7 +13,9 @@ use crate::id_hasher::IdMap;
 use crate::message::{now_millis, Message, PropertyValue};
 use crate::message_queue::{Entry, MessageQueue, QueueCounters};
 use crate::outbox::Outbox;
-use crate::store::{message_key, BodyReader, DurableName, MessageKey, QueueRef, StoreOp};
+use crate::store::{
+    message_key, BodyReader, DurableName, MessageKey, QueueRef, SnapshotImage, StoreOp,
+};
 use selector::Selector;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -933,63 +935,64 @@ impl State {
 
     // ----- snapshots and introspection ---------------------------------------------------
 
-    pub fn snapshot(&self) -> Vec<StoreOp> {
-        let mut ops = Vec::new();
+    /// The live state, taken in time proportional to the number of messages: each is
+    /// shared, not copied (see [`SnapshotImage`]).
+    pub fn snapshot(&self) -> SnapshotImage {
+        let mut image = SnapshotImage::default();
         // Messages are restored in key (= log) order, after every destination and
         // subscription exists: `Restore` gives each message a new arrival sequence, so
         // emitting them in map order (pending, then in flight, then in transit) would
-        // scramble the queue order after recovery.
-        let mut restores: Vec<(QueueRef, MessageKey, &Arc<Message>)> = Vec::new();
+        // scramble the queue order after recovery. The image sorts them when it is used.
+        let mut positions: HashMap<QueueRef, u32> = HashMap::new();
+        let mut position = |image: &mut SnapshotImage, queue: &QueueRef| -> u32 {
+            if let Some(at) = positions.get(queue) {
+                return *at;
+            }
+            let at = image.queues.len() as u32;
+            image.queues.push(queue.clone());
+            positions.insert(queue.clone(), at);
+            at
+        };
         for (dest, q) in &self.queues {
             let Destination::Queue(name) = dest else {
                 continue;
             };
-            ops.push(StoreOp::AddDestination {
+            image.head.push(StoreOp::AddDestination {
                 destination: dest.clone(),
             });
+            let at = position(&mut image, &QueueRef::Queue(name.clone()));
             for e in q.all_entries() {
                 if e.message.persistent {
-                    restores.push((QueueRef::Queue(name.clone()), e.key, &e.message));
+                    image.messages.push((at, e.key, e.message.clone()));
                 }
             }
         }
         for (name, sub) in &self.durables {
-            ops.push(StoreOp::AddSubscription {
+            image.head.push(StoreOp::AddSubscription {
                 name: name.clone(),
                 topic: sub.topic.clone(),
                 selector: sub.selector_text.clone(),
                 no_local: sub.no_local,
             });
+            let at = position(&mut image, &QueueRef::Durable(name.clone()));
             for e in sub.queue.all_entries() {
                 // Non-persistent copies (kept while its consumer is active) never survive.
                 if e.message.persistent {
-                    restores.push((QueueRef::Durable(name.clone()), e.key, &e.message));
+                    image.messages.push((at, e.key, e.message.clone()));
                 }
             }
         }
         for ((queue, key), message) in &self.in_transit {
-            restores.push((queue.clone(), *key, message));
+            let at = position(&mut image, queue);
+            image.messages.push((at, *key, message.clone()));
         }
-        restores.sort_by_key(|(_, key, _)| *key);
-        ops.extend(restores.into_iter().map(|(queue, key, message)| {
-            let mut message = Message::clone(message);
-            if !message.is_paged() {
-                // The body is written inline; its old record may be purged.
-                message.body_ref = None;
-            }
-            StoreOp::Restore {
-                queue,
-                key,
-                message,
-            }
-        }));
         for (producer, seq) in &self.producer_marks {
-            ops.push(StoreOp::ProducerMark {
+            image.tail.push(StoreOp::ProducerMark {
                 producer: producer.clone(),
                 seq: *seq,
             });
         }
-        ops
+        image
     }
 
     /// Messages waiting in a queue, in delivery order, without consuming them.

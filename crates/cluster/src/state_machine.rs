@@ -11,9 +11,9 @@
 use crate::log_store::LogShared;
 use crate::types::{RaftLogId, SnapshotMeta, StoredMembership, TypeConfig};
 use broker::journal_body::{decode_entry, inline_paged_bodies, oldest_body_ref, JournalBodyReader};
-use broker::op_codec::{decode_ops, encode_ops};
-use broker::store::{BodyReader, StateMachine, StoreOp};
-use bytes::Bytes;
+use broker::op_codec::{decode_ops, encode_image, encode_ops, image_size_hint};
+use broker::store::{BodyReader, SnapshotImage, StateMachine, StoreOp};
+use bytes::{Bytes, BytesMut};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, StorageError, StorageIOError};
 use std::io::Cursor;
@@ -55,12 +55,13 @@ fn other(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
-fn encode_snapshot_file(meta: &SnapshotMeta, ops: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+/// The snapshot file's start (meta length and meta) in a buffer with room for `ops_len`
+/// more bytes: the ops are encoded straight after it.
+fn snapshot_file_head(meta: &SnapshotMeta, ops_len: usize) -> Result<BytesMut, serde_json::Error> {
     let json = serde_json::to_vec(meta)?;
-    let mut out = Vec::with_capacity(4 + json.len() + ops.len());
+    let mut out = BytesMut::with_capacity(4 + json.len() + ops_len);
     out.extend_from_slice(&(json.len() as u32).to_be_bytes());
     out.extend_from_slice(&json);
-    out.extend_from_slice(ops);
     Ok(out)
 }
 
@@ -179,9 +180,20 @@ impl SmShared {
         }
     }
 
+    /// Writes the snapshot file for `meta` with these (encoded) ops.
     fn write_snapshot(&self, meta: &SnapshotMeta, ops: &[u8]) -> Result<(), StorageError<NodeId>> {
-        let file = encode_snapshot_file(meta, ops)
+        let mut file = snapshot_file_head(meta, ops.len())
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        file.extend_from_slice(ops);
+        self.write_snapshot_file(meta, &file)
+    }
+
+    /// Writes a whole snapshot file (head and ops) for `meta`.
+    fn write_snapshot_file(
+        &self,
+        meta: &SnapshotMeta,
+        file: &[u8],
+    ) -> Result<(), StorageError<NodeId>> {
         let jmeta = journal::SnapshotMeta {
             index: meta.last_log_id.map_or(0, |l| l.index),
             term: meta.last_log_id.map_or(0, |l| l.leader_id.term),
@@ -191,7 +203,7 @@ impl SmShared {
         // master past its lease with a 135 MB backlog.
         let writer = self.log.journal().snapshot_writer();
         let written = writer
-            .write(jmeta, &file)
+            .write(jmeta, file)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
         let mut j = self.log.journal();
         j.adopt_snapshot(written);
@@ -212,11 +224,11 @@ impl BrokerStateMachine {
     }
 }
 
-/// Builds a snapshot from ops captured when the builder was made (in the state machine's
-/// task, between two applies, so they match `last_applied` exactly).
+/// Builds a snapshot from the image taken when the builder was made (in the state
+/// machine's task, between two applies, so it matches `last_applied` exactly).
 pub struct OpsSnapshotBuilder {
     shared: Arc<SmShared>,
-    ops: Vec<StoreOp>,
+    image: Option<SnapshotImage>,
     last_applied: Option<RaftLogId>,
     membership: StoredMembership,
 }
@@ -232,23 +244,34 @@ impl RaftSnapshotBuilder<TypeConfig> for OpsSnapshotBuilder {
                 None => format!("none-{seq}"),
             },
         };
-        // Encoding and writing a large backlog takes a while: on a blocking thread, so no
-        // runtime worker stalls meanwhile.
-        let ops = std::mem::take(&mut self.ops);
-        let keep = oldest_body_ref(&ops);
+        // Encoding and writing a large backlog takes seconds: on a blocking thread, so no
+        // runtime worker stalls meanwhile. The ops are encoded straight into the file's
+        // buffer; the one copy made is the ops openraft gets back.
+        let image = self.image.take().unwrap_or_default();
+        let keep = image.oldest_body_ref();
         let (shared, file_meta) = (self.shared.clone(), meta.clone());
+        let started = std::time::Instant::now();
         let data = tokio::task::spawn_blocking(move || {
-            let data = encode_ops(&ops);
-            shared.write_snapshot(&file_meta, &data).map(|()| data)
+            let mut file = snapshot_file_head(&file_meta, image_size_hint(&image))
+                .map_err(|e| StorageIOError::write_snapshot(Some(file_meta.signature()), &e))?;
+            let head = file.len();
+            encode_image(&mut file, image);
+            shared.write_snapshot_file(&file_meta, &file)?;
+            Ok::<_, StorageError<NodeId>>(file[head..].to_vec())
         })
         .await
         .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &other(e)))??;
         // Before openraft purges below this snapshot: keep what its paged messages read.
         self.shared.log.keep_bodies_from(keep);
-        tracing::info!(index = ?self.last_applied.map(|l| l.index), bytes = data.len(), "snapshot built");
+        tracing::info!(
+            index = ?self.last_applied.map(|l| l.index),
+            bytes = data.len(),
+            took_ms = started.elapsed().as_millis() as u64,
+            "snapshot built"
+        );
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(data.to_vec())),
+            snapshot: Box::new(Cursor::new(data)),
         })
     }
 }
@@ -304,9 +327,16 @@ impl RaftStateMachine<TypeConfig> for BrokerStateMachine {
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         let a = lock(&self.shared.applied);
+        let started = std::time::Instant::now();
+        let image = self.shared.machine.snapshot();
+        tracing::info!(
+            ops = image.len(),
+            took_ms = started.elapsed().as_millis() as u64,
+            "snapshot image taken"
+        );
         OpsSnapshotBuilder {
             shared: self.shared.clone(),
-            ops: self.shared.machine.snapshot(),
+            image: Some(image),
             last_applied: a.last_applied,
             membership: a.membership.clone(),
         }

@@ -231,7 +231,7 @@ pub(crate) fn table(rows: &[NodeRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use broker::store::{StateMachine, StoreOp};
+    use broker::store::{SnapshotImage, StateMachine, StoreOp};
     use cluster::{ClusterConfig, ReplicatedStore};
     use std::sync::Arc;
     use std::time::Instant;
@@ -239,8 +239,8 @@ mod tests {
     struct Nothing;
     impl StateMachine for Nothing {
         fn apply(&self, _index: u64, _ops: &[StoreOp]) {}
-        fn snapshot(&self) -> Vec<StoreOp> {
-            Vec::new()
+        fn snapshot(&self) -> SnapshotImage {
+            SnapshotImage::default()
         }
     }
 

@@ -3,7 +3,7 @@
 
 mod broker_machine;
 
-use broker::store::{StateMachine, Store, StoreError, StoreOp};
+use broker::store::{SnapshotImage, StateMachine, Store, StoreError, StoreOp};
 use cluster::{ClusterConfig, ReplicatedStore, ResetHook, Role};
 use journal::JournalConfig;
 use std::collections::BTreeMap;
@@ -53,17 +53,19 @@ impl StateMachine for Recording {
         }
     }
 
-    fn snapshot(&self) -> Vec<StoreOp> {
-        self.state
-            .lock()
-            .unwrap()
-            .seqs
-            .iter()
-            .map(|&seq| StoreOp::ProducerMark {
-                producer: "p".into(),
-                seq,
-            })
-            .collect()
+    fn snapshot(&self) -> SnapshotImage {
+        SnapshotImage::from_ops(
+            self.state
+                .lock()
+                .unwrap()
+                .seqs
+                .iter()
+                .map(|&seq| StoreOp::ProducerMark {
+                    producer: "p".into(),
+                    seq,
+                })
+                .collect(),
+        )
     }
 }
 
