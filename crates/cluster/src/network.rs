@@ -257,13 +257,49 @@ impl RaftNetworkFactory<TypeConfig> for TcpNetwork {
             addr: crate::types::strip_scheme(&node.addr).to_string(),
             conn: None,
             log: self.log.clone(),
+            replicates: false,
+            acked: None,
         }
     }
 }
 
+/// How long after a real exchange a replication stream answers an empty AppendEntries
+/// itself (see [`PeerClient::answers_heartbeat_itself`]). Well below the followers'
+/// election timeout: a follower still hears from its leader at least every this plus
+/// one heartbeat interval.
+const HEARTBEAT_DEFER: Duration = Duration::from_millis(20);
+
 enum CallError {
     Connect(std::io::Error),
     Io(std::io::Error),
+}
+
+/// What a peer acknowledged: the vote and last log id of an AppendEntries it answered
+/// with `Success`, and when that request was sent.
+type Acked = (Vote, Option<RaftLogId>, std::time::Instant);
+
+/// Whether `rpc` is an empty AppendEntries that only repeats what the peer acknowledged
+/// (`acked`: same vote, nothing past the log id it matched) less than [`HEARTBEAT_DEFER`]
+/// before `now`.
+///
+/// openraft 0.9's replication stream follows every commit with an empty AppendEntries
+/// that only carries the new commit index, and keeps one request in flight: with one
+/// producer, each round was two exchanges per follower, and the next entry waited for
+/// the second. A follower does not need the commit index at once (it applies later; the
+/// next entries or heartbeat carry it), so a replication stream answers such a request
+/// itself: that `Success` states nothing the peer has not said. A change of leader or any
+/// failed exchange clears `acked`.
+fn repeats_ack(
+    acked: Option<Acked>,
+    rpc: &AppendEntriesRequest<TypeConfig>,
+    now: std::time::Instant,
+) -> bool {
+    rpc.entries.is_empty()
+        && acked.is_some_and(|(vote, last, at)| {
+            vote == rpc.vote
+                && last == rpc.prev_log_id
+                && now.saturating_duration_since(at) < HEARTBEAT_DEFER
+        })
 }
 
 /// One peer's RPC client: one connection, opened on demand and again after an error.
@@ -272,9 +308,22 @@ pub struct PeerClient {
     addr: String,
     conn: Option<TcpStream>,
     log: Arc<LogShared>,
+    /// This client has sent entries: it is a leader's replication stream to the peer (the
+    /// leader's quorum checks use a new client each, which only ever sends one empty
+    /// AppendEntries).
+    replicates: bool,
+    /// What the peer acknowledged in the last exchange, if it answered `Success`.
+    acked: Option<Acked>,
 }
 
 impl PeerClient {
+    /// Whether to answer this AppendEntries with `Success` without sending it: see
+    /// [`repeats_ack`]. Only a replication stream does; the leader's quorum checks are
+    /// always sent (their clients never `replicate`).
+    fn answers_heartbeat_itself(&self, rpc: &AppendEntriesRequest<TypeConfig>) -> bool {
+        self.replicates && repeats_ack(self.acked, rpc, std::time::Instant::now())
+    }
+
     /// One request and its reply. Cancellation-safe: the connection is taken out of
     /// `self.conn` for the exchange and put back only after a whole reply, so a caller's
     /// timeout that drops this future (openraft wraps every call in one) closes the
@@ -368,8 +417,20 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
         rpc.leader_commit = clamp_commit(rpc.leader_commit, self.log.durable().log_id);
-        self.call(APPEND, encode_append(&rpc), option.hard_ttl())
-            .await
+        if self.answers_heartbeat_itself(&rpc) {
+            return Ok(AppendEntriesResponse::Success);
+        }
+        let started = std::time::Instant::now();
+        let last = rpc.entries.last().map(|e| e.log_id).or(rpc.prev_log_id);
+        self.replicates |= !rpc.entries.is_empty();
+        let reply = self
+            .call(APPEND, encode_append(&rpc), option.hard_ttl())
+            .await;
+        self.acked = match reply {
+            Ok(AppendEntriesResponse::Success) => Some((rpc.vote, last, started)),
+            _ => None,
+        };
+        reply
     }
 
     async fn install_snapshot(
@@ -438,8 +499,44 @@ pub async fn query_status(addr: &str, timeout: Duration) -> Result<NodeStatus, C
 
 #[cfg(test)]
 mod tests {
-    use super::clamp_commit;
-    use crate::types::log_id;
+    use super::{clamp_commit, repeats_ack, HEARTBEAT_DEFER};
+    use crate::types::{log_id, Vote};
+    use openraft::raft::AppendEntriesRequest;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn only_an_empty_append_repeating_a_fresh_ack_is_answered_locally() {
+        let vote = Vote::new_committed(3, 1);
+        let heartbeat = |prev| AppendEntriesRequest {
+            vote,
+            prev_log_id: prev,
+            leader_commit: Some(log_id(3, 9)),
+            entries: vec![],
+        };
+        let t = Instant::now();
+        let acked = Some((vote, Some(log_id(3, 9)), t));
+        let soon = t + HEARTBEAT_DEFER / 2;
+        assert!(repeats_ack(acked, &heartbeat(Some(log_id(3, 9))), soon));
+        // Nothing acknowledged, or not what this request assumes: sent.
+        assert!(!repeats_ack(None, &heartbeat(Some(log_id(3, 9))), soon));
+        assert!(!repeats_ack(acked, &heartbeat(Some(log_id(3, 8))), soon));
+        let other_vote = Some((Vote::new_committed(4, 2), Some(log_id(3, 9)), t));
+        assert!(!repeats_ack(
+            other_vote,
+            &heartbeat(Some(log_id(3, 9))),
+            soon
+        ));
+        // Too long ago: the follower must hear from its leader.
+        let late = t + HEARTBEAT_DEFER + Duration::from_millis(1);
+        assert!(!repeats_ack(acked, &heartbeat(Some(log_id(3, 9))), late));
+        // Entries always go out.
+        let mut append = heartbeat(Some(log_id(3, 9)));
+        append.entries.push(openraft::Entry {
+            log_id: log_id(3, 10),
+            payload: openraft::EntryPayload::Blank,
+        });
+        assert!(!repeats_ack(acked, &append, soon));
+    }
 
     #[test]
     fn followers_learn_no_commit_past_the_leaders_disk() {
