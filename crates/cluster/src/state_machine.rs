@@ -180,6 +180,37 @@ impl SmShared {
         }
     }
 
+    /// Replaces this node's state with a snapshot from the leader (`data`: its ops).
+    fn install(&self, meta: &SnapshotMeta, data: Vec<u8>) -> Result<(), StorageError<NodeId>> {
+        let data = Bytes::from(data);
+        let ops = decode_ops(&data)
+            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &other(e)))?;
+        self.write_snapshot(meta, &data)?;
+        // A leader's snapshot carries its bodies inline: nothing here refers to the log.
+        self.log.keep_bodies_from(None);
+        let has_state = lock(&self.applied).has_state;
+        if has_state {
+            match &self.reset {
+                Some(reset) => reset(),
+                None => {
+                    return Err(StorageIOError::write_state_machine(&other(
+                        "a snapshot from the leader must replace existing broker state, \
+                         but the state machine cannot be reset (restart the node to load it)",
+                    ))
+                    .into())
+                }
+            }
+        }
+        let index = meta.last_log_id.map_or(0, |l| l.index);
+        self.machine.apply(index, &ops);
+        tracing::info!(index, ops = ops.len(), "installed snapshot from the leader");
+        let mut a = lock(&self.applied);
+        a.last_applied = meta.last_log_id;
+        a.membership = meta.last_membership.clone();
+        a.has_state = !ops.is_empty();
+        Ok(())
+    }
+
     /// Writes the snapshot file for `meta` with these (encoded) ops.
     fn write_snapshot(&self, meta: &SnapshotMeta, ops: &[u8]) -> Result<(), StorageError<NodeId>> {
         let mut file = snapshot_file_head(meta, ops.len())
@@ -353,44 +384,25 @@ impl RaftStateMachine<TypeConfig> for BrokerStateMachine {
         meta: &SnapshotMeta,
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
-        let data = Bytes::from(snapshot.into_inner());
-        let ops = decode_ops(&data)
-            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &other(e)))?;
-        self.shared.write_snapshot(meta, &data)?;
-        // A leader's snapshot carries its bodies inline: nothing here refers to the log.
-        self.shared.log.keep_bodies_from(None);
-        let has_state = lock(&self.shared.applied).has_state;
-        if has_state {
-            match &self.shared.reset {
-                Some(reset) => reset(),
-                None => {
-                    return Err(StorageIOError::write_state_machine(&other(
-                        "a snapshot from the leader must replace existing broker state, \
-                         but the state machine cannot be reset (restart the node to load it)",
-                    ))
-                    .into())
-                }
-            }
-        }
-        let index = meta.last_log_id.map_or(0, |l| l.index);
-        self.shared.machine.apply(index, &ops);
-        tracing::info!(index, ops = ops.len(), "installed snapshot from the leader");
-        let mut a = lock(&self.shared.applied);
-        a.last_applied = meta.last_log_id;
-        a.membership = meta.last_membership.clone();
-        a.has_state = !ops.is_empty();
-        Ok(())
+        // Decoding, writing and applying hundreds of MB takes seconds: on a blocking
+        // thread, so the Raft core (on its own thread) keeps answering the leader.
+        let (shared, file_meta) = (self.shared.clone(), meta.clone());
+        tokio::task::spawn_blocking(move || shared.install(&file_meta, snapshot.into_inner()))
+            .await
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &other(e)))?
     }
 
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
-        Ok(self
-            .shared
-            .read_current_for_peer()?
-            .map(|(meta, ops)| Snapshot {
-                meta,
-                snapshot: Box::new(Cursor::new(ops.to_vec())),
-            }))
+        // Reads (and may re-encode) the whole file: on a blocking thread, as above.
+        let shared = self.shared.clone();
+        let current = tokio::task::spawn_blocking(move || shared.read_current_for_peer())
+            .await
+            .map_err(|e| StorageIOError::read_snapshot(None, &other(e)))??;
+        Ok(current.map(|(meta, ops)| Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(ops.to_vec())),
+        }))
     }
 }

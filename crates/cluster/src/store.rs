@@ -126,6 +126,8 @@ pub struct ReplicatedStore {
     raft: Raft,
     log: Arc<LogShared>,
     server: Mutex<Option<JoinHandle<()>>>,
+    /// Ends the Raft thread (see [`on_raft_thread`]) when sent to or dropped.
+    raft_thread: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     closed: AtomicBool,
     store_limit: u64,
     /// Turns appends into Raft entries, in call order.
@@ -136,6 +138,57 @@ pub struct ReplicatedStore {
 /// batched entries a catching-up follower got frames of hundreds of MB that never made it
 /// within the RPC timeout).
 const MAX_ENTRIES_PER_RPC: u64 = 16;
+
+/// Runs `start` on a new thread with a single-threaded runtime of its own, where it and
+/// every task it spawns (openraft's core, replication streams and state machine worker;
+/// the peer listener) live until the returned sender is used or dropped.
+///
+/// A round of replication is a chain of hand-offs between those tasks (a follower: peer
+/// connection, Raft core, log flusher, Raft core, peer connection). On the broker's
+/// multi-threaded runtime most of them woke the other worker thread, a futex wake and a
+/// context switch each; on one thread they are plain task switches. The work that can
+/// take long (encoding and writing a snapshot, reading one for a peer, installing one)
+/// runs on blocking threads, never on this one.
+async fn on_raft_thread<T, F, Fut>(
+    start: F,
+) -> Result<(Raft, T, tokio::sync::oneshot::Sender<()>), ClusterError>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(Raft, T), ClusterError>>,
+    T: Send + 'static,
+{
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("raft".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = started_tx.send(Err(ClusterError::Io(e)));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let started = start().await;
+                let ok = started.is_ok();
+                let _ = started_tx.send(started);
+                if ok {
+                    let _ = stop_rx.await;
+                }
+            });
+            // Whatever still runs (a snapshot being written) is abandoned: the file is
+            // only adopted once complete.
+            runtime.shutdown_background();
+        })?;
+    let (raft, value) = started_rx.await.map_err(|_| {
+        ClusterError::Raft("the raft thread ended before the node started".into())
+    })??;
+    Ok((raft, value, stop_tx))
+}
 
 impl ReplicatedStore {
     /// Binds this node's address from `config.peers` and starts it (see [`Self::start`]).
@@ -194,18 +247,26 @@ impl ReplicatedStore {
         let log = LogShared::open(config.journal.clone())?;
         let sm = SmShared::open(log.clone(), machine, reset).map_err(ClusterError::StateMachine)?;
         let log_store = JournalLogStore::new(log.clone(), config.node_id)?;
-        let raft = Raft::new(
-            config.node_id,
-            Arc::new(raft_config),
-            TcpNetwork::new(log.clone()),
-            log_store,
-            BrokerStateMachine::new(sm.clone()),
-        )
-        .await
-        .map_err(|e| ClusterError::Raft(e.to_string()))?;
-        sm.mark_started();
         let address = config.peers[&config.node_id].clone();
-        let server = tokio::spawn(serve(listener, raft.clone(), address));
+        let node_id = config.node_id;
+        let network = TcpNetwork::new(log.clone());
+        let listener = listener.into_std()?;
+        let (raft, server, stop) = on_raft_thread(move || async move {
+            let raft = Raft::new(
+                node_id,
+                Arc::new(raft_config),
+                network,
+                log_store,
+                BrokerStateMachine::new(sm.clone()),
+            )
+            .await
+            .map_err(|e| ClusterError::Raft(e.to_string()))?;
+            sm.mark_started();
+            let listener = TcpListener::from_std(listener)?;
+            let server = tokio::spawn(serve(listener, raft.clone(), address));
+            Ok((raft, server))
+        })
+        .await?;
 
         let initialized = raft
             .is_initialized()
@@ -229,6 +290,7 @@ impl ReplicatedStore {
             raft,
             log,
             server: Mutex::new(Some(server)),
+            raft_thread: Mutex::new(Some(stop)),
             closed: AtomicBool::new(false),
             store_limit: config.store_limit,
         })
@@ -272,6 +334,14 @@ impl ReplicatedStore {
         }
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
+        }
+        let stop = self
+            .raft_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(stop) = stop {
+            let _ = stop.send(());
         }
     }
 
