@@ -10,15 +10,20 @@
 //! `raft-vote` and `raft-purged`, each replaced atomically (write, fsync, rename, fsync
 //! directory).
 //!
-//! `append` writes the batch under the journal lock (so it is readable at once) and hands
-//! the callback to a flusher thread, which runs one `fdatasync` for everything written
-//! since its last one and then completes every callback it holds: group commit.
+//! `append` writes the batch under the journal lock (so it is readable at once), then one
+//! `fdatasync` covers everything written since the last one.
+//!
+//! On a follower that fsync runs in `append` itself, on the Raft thread, and the callback
+//! completes right after it: the leader keeps one AppendEntries in flight per follower, so
+//! no other append could share the fsync, and handing it to another thread and back cost
+//! two thread wake-ups per round (measured: +10 % rounds per second with one producer).
 //!
 //! openraft 0.9's core waits for that callback before it does anything else, so a leader
 //! would send each entry to its followers only after its own fsync: two fsyncs in a row per
 //! round. On the leader (this node's saved vote is a committed vote for itself) `append`
-//! therefore reports the write as flushed at once and only asks the flusher to sync: the
-//! followers receive the entry while the leader's fsync runs. openraft then counts the
+//! therefore reports the write as flushed at once and asks a flusher thread to sync (one
+//! fsync for all requests queued meanwhile): the followers receive the entry while the
+//! leader's fsync runs. openraft then counts the
 //! leader in a quorum before its copy is on disk, so the two places where a commit becomes
 //! visible wait for the leader's own fsync as well ([`LogShared::durable`]): the state
 //! machine applies an entry (and its client is answered) only once it is durable here, and
@@ -208,6 +213,34 @@ impl LogShared {
         });
     }
 
+    /// One fdatasync for everything written so far, then publishes the durable mark.
+    ///
+    /// The fsync runs without the journal lock: the Raft core keeps appending and the
+    /// replication streams keep reading (sending entries to the followers while this
+    /// node's own fsync runs) instead of queueing behind it.
+    fn sync_written(&self) -> Result<(), String> {
+        let (pending, mark, truncations) = {
+            let mut j = self.journal();
+            let mark = last_written(&j, lock(&self.init).as_ref());
+            let truncations = self.truncations.load(Ordering::Acquire);
+            (j.take_pending_sync(), mark, truncations)
+        };
+        let result = pending.run();
+        {
+            let j = self.journal();
+            self.update_counters(&j);
+            match &result {
+                Ok(()) => self.publish_durable(mark, truncations),
+                Err(e) => {
+                    tracing::error!(error = %e, "raft log: fsync failed");
+                    self.fail_durable();
+                }
+            }
+        }
+        self.counters.syncs.fetch_add(1, Ordering::Relaxed);
+        result.map_err(|e| e.to_string())
+    }
+
     /// Entries from `index` on hold bodies that paged-out messages of the latest snapshot
     /// read back (`None`: no such message), so a purge must keep them.
     pub(crate) fn keep_bodies_from(&self, index: Option<u64>) {
@@ -327,8 +360,6 @@ impl RaftLogReader<TypeConfig> for JournalLogReader {
 }
 
 enum Flush {
-    /// Sync, then complete this callback.
-    Done(LogFlushed<TypeConfig>),
     /// Sync (a leader's append, already reported as flushed to openraft).
     Sync,
     Stop,
@@ -372,55 +403,24 @@ impl Drop for JournalLogStore {
     }
 }
 
-/// One fdatasync for everything written before it, then every waiting callback.
+/// A leader's fsyncs: one fdatasync for everything written before it (group commit: the
+/// requests that queued meanwhile share it).
 fn flusher_loop(shared: &LogShared, rx: &mpsc::Receiver<Flush>) {
-    let mut waiting = Vec::new();
-    'outer: while let Ok(first) = rx.recv() {
+    while let Ok(first) = rx.recv() {
         let mut stop = false;
         let mut sync = false;
         for msg in std::iter::once(first).chain(rx.try_iter()) {
             match msg {
-                Flush::Done(cb) => {
-                    waiting.push(cb);
-                    sync = true;
-                }
                 Flush::Sync => sync = true,
                 Flush::Stop => stop = true,
             }
         }
         if sync {
-            // The fsync runs without the journal lock: the Raft core keeps appending and
-            // the replication streams keep reading (sending entries to the followers while
-            // this node's own fsync runs) instead of queueing behind it.
-            let (pending, mark, truncations) = {
-                let mut j = shared.journal();
-                let mark = last_written(&j, lock(&shared.init).as_ref());
-                let truncations = shared.truncations.load(Ordering::Acquire);
-                (j.take_pending_sync(), mark, truncations)
-            };
-            let result = pending.run();
-            {
-                let j = shared.journal();
-                shared.update_counters(&j);
-                match &result {
-                    Ok(()) => shared.publish_durable(mark, truncations),
-                    Err(e) => {
-                        tracing::error!(error = %e, "raft log: fsync failed");
-                        shared.fail_durable();
-                    }
-                }
-            }
-            shared.counters.syncs.fetch_add(1, Ordering::Relaxed);
-            let error = result.err().map(|e| e.to_string());
-            for cb in waiting.drain(..) {
-                cb.log_io_completed(match &error {
-                    None => Ok(()),
-                    Some(e) => Err(io_err(e)),
-                });
-            }
+            // A failure is logged and marks the log failed (see `sync_written`).
+            let _ = shared.sync_written();
         }
         if stop {
-            break 'outer;
+            break;
         }
     }
 }
@@ -508,9 +508,12 @@ impl RaftLogStorage<TypeConfig> for JournalLogStore {
             if self.flush.send(Flush::Sync).is_err() {
                 self.shared.fail_durable();
             }
-        } else if let Err(mpsc::SendError(Flush::Done(cb))) = self.flush.send(Flush::Done(callback))
-        {
-            cb.log_io_completed(Err(io_err("log flusher stopped")));
+        } else {
+            // A follower: the leader keeps one AppendEntries in flight to it, so no other
+            // append could share this fsync. It runs here, on the Raft thread (which has
+            // nothing else to do until this append is answered), rather than on the
+            // flusher and back: two thread wake-ups less per round.
+            callback.log_io_completed(self.shared.sync_written().map_err(io_err));
         }
         Ok(())
     }
