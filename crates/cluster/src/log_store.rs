@@ -23,11 +23,11 @@
 //! round. On the leader (this node's saved vote is a committed vote for itself) `append`
 //! therefore reports the write as flushed at once and asks a flusher thread to sync (one
 //! fsync for all requests queued meanwhile): the followers receive the entry while the
-//! leader's fsync runs. openraft then counts the
-//! leader in a quorum before its copy is on disk, so the two places where a commit becomes
-//! visible wait for the leader's own fsync as well ([`LogShared::durable`]): the state
-//! machine applies an entry (and its client is answered) only once it is durable here, and
-//! the commit index sent to followers never passes the leader's durable entry. See
+//! leader's fsync runs. openraft then counts the leader in a quorum before its copy is on
+//! disk, so the two places where a commit becomes visible wait for the leader's own fsync
+//! as well ([`LogShared::durable`]): the state machine applies an entry (and its client is
+//! answered) only once it is durable here, and the commit index sent to followers never
+//! passes the leader's durable entry. See
 //! docs/replication.md, "The leader's fsync runs beside replication".
 
 use crate::types::{entry_to_record, log_id, record_to_entry, Entry, RaftLogId, TypeConfig, Vote};

@@ -144,7 +144,7 @@ const MAX_ENTRIES_PER_RPC: u64 = 16;
 /// the peer listener) live until the returned sender is used or dropped.
 ///
 /// A round of replication is a chain of hand-offs between those tasks (a follower: peer
-/// connection, Raft core, log flusher, Raft core, peer connection). On the broker's
+/// connection, Raft core, log store, Raft core, peer connection). On the broker's
 /// multi-threaded runtime most of them woke the other worker thread, a futex wake and a
 /// context switch each; on one thread they are plain task switches. The work that can
 /// take long (encoding and writing a snapshot, reading one for a peer, installing one)
