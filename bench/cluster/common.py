@@ -78,6 +78,16 @@ class Node:
                 self.kill()
 
 
+def bench(binary, stomp_port, producers, extra):
+    """One `ferromq bench` run over STOMP (persistent 1 KiB messages); its JSON result."""
+    r = subprocess.run([binary, "bench", "--stomp", f"127.0.0.1:{stomp_port}",
+                        "--producers", str(producers), "--size", "1024", "--persistent",
+                        "--json"] + extra, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        die(f"bench failed: {r.stderr.strip()}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def cpu_seconds(nodes):
     """User + system CPU seconds the nodes' broker processes have used so far."""
     total = 0.0

@@ -16,7 +16,6 @@ usage: bench/cluster/throughput.py     (about 2 minutes)
 environment: DURATION=5 REPS=3 CATCH_UP=100000 FERROMQ_BIN BUILD=0 WORK_DIR OUT
 """
 
-import json
 import os
 import statistics
 import subprocess
@@ -24,22 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import (ROOT, Node, accepts, cluster_ports, cpu_seconds, die, ferromq_bin, status,
-                    wait_healthy, write_section)
+from common import (ROOT, Node, accepts, bench, cluster_ports, cpu_seconds, die, ferromq_bin,
+                    status, wait_healthy, write_section)
 
 DURATION = os.environ.get("DURATION", "5")
 REPS = int(os.environ.get("REPS", "3"))
 CATCH_UP = int(os.environ.get("CATCH_UP", "100000"))
 OUT = os.environ.get("OUT", str(ROOT / "docs" / "benchmarks.md"))
-
-
-def bench(binary, stomp_port, producers, extra):
-    r = subprocess.run([binary, "bench", "--stomp", f"127.0.0.1:{stomp_port}",
-                        "--producers", str(producers), "--size", "1024", "--persistent",
-                        "--json"] + extra, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        die(f"bench failed: {r.stderr.strip()}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def send_rates(binary, targets):
