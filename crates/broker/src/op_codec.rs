@@ -32,8 +32,8 @@ pub fn image_size_hint(image: &SnapshotImage) -> usize {
     64 + ops.chain(messages).sum::<usize>()
 }
 
-/// Appends the image's ops to `w`, as [`encode_ops`] would encode
-/// [`SnapshotImage::into_ops`], without copying a message first.
+/// Appends the image's ops to `w`, as [`encode_ops`] would encode them (messages as
+/// `Restore` ops in key order), without copying a message first.
 pub fn encode_image(w: &mut BytesMut, mut image: SnapshotImage) {
     image.sort();
     put_header(w, image.len());
@@ -556,8 +556,29 @@ mod tests {
         assert_eq!(decode_ops(&bytes), Ok(ops));
     }
 
+    /// The ops an image stands for, each message copied as a `Restore` in key order; the
+    /// body ref of a message whose body is in memory is dropped (written inline, so its old
+    /// record may be purged).
+    fn image_ops(mut image: SnapshotImage) -> Vec<StoreOp> {
+        image.sort();
+        let mut ops = image.head;
+        for (queue, key, message) in image.messages {
+            let mut message = Message::clone(&message);
+            if !message.is_paged() {
+                message.body_ref = None;
+            }
+            ops.push(StoreOp::Restore {
+                queue: image.queues[queue as usize].clone(),
+                key,
+                message,
+            });
+        }
+        ops.extend(image.tail);
+        ops
+    }
+
     /// An image encodes as its ops would: messages in key order, a body ref kept only for
-    /// a paged-out body; and neither way copies change the image's own messages.
+    /// a paged-out body.
     #[test]
     fn an_image_encodes_like_its_ops() {
         let body_ref = |index| BodyRef {
@@ -593,7 +614,7 @@ mod tests {
             }],
         };
         assert_eq!(image().oldest_body_ref(), Some(3));
-        let ops = image().into_ops();
+        let ops = image_ops(image());
         let keys: Vec<_> = ops
             .iter()
             .filter_map(|op| match op {

@@ -196,9 +196,8 @@ pub trait StateMachine: Send + Sync {
 ///
 /// Taking it costs a pointer per message, so the state's lock is held briefly even with a
 /// backlog of hundreds of megabytes (copying every message under the lock stalled a
-/// cluster master for 1.7 s, past its lease). The copying and encoding happen later,
-/// off the lock and on whatever thread the store chooses, in [`Self::into_ops`] or
-/// [`crate::op_codec::encode_image`].
+/// cluster master for 1.7 s, past its lease). The encoding happens later, off the lock
+/// and on whatever thread the store chooses ([`crate::op_codec::encode_image`]).
 #[derive(Debug, Default)]
 pub struct SnapshotImage {
     /// Ops before the messages: destinations and subscriptions.
@@ -244,7 +243,7 @@ impl SnapshotImage {
             .min()
     }
 
-    /// The encoded ops (as [`crate::op_codec::encode_ops`] of [`Self::into_ops`]).
+    /// The encoded ops (see [`crate::op_codec::encode_image`]).
     pub fn encode(self) -> bytes::Bytes {
         let mut w = bytes::BytesMut::with_capacity(crate::op_codec::image_size_hint(&self));
         crate::op_codec::encode_image(&mut w, self);
@@ -254,27 +253,6 @@ impl SnapshotImage {
     /// Messages in key order (a stable sort: equal keys keep the order they were taken in).
     pub(crate) fn sort(&mut self) {
         self.messages.sort_by_key(|(_, key, _)| *key);
-    }
-
-    /// The ops, each message copied; the body ref of a message whose body is in memory is
-    /// dropped (the body is written inline, so its old record may be purged).
-    pub fn into_ops(mut self) -> Vec<StoreOp> {
-        self.sort();
-        let mut ops = self.head;
-        ops.reserve(self.messages.len() + self.tail.len());
-        for (queue, key, message) in self.messages {
-            let mut message = Message::clone(&message);
-            if !message.is_paged() {
-                message.body_ref = None;
-            }
-            ops.push(StoreOp::Restore {
-                queue: self.queues[queue as usize].clone(),
-                key,
-                message,
-            });
-        }
-        ops.extend(self.tail);
-        ops
     }
 }
 

@@ -320,8 +320,12 @@ impl PeerClient {
     /// Whether to answer this AppendEntries with `Success` without sending it: see
     /// [`repeats_ack`]. Only a replication stream does; the leader's quorum checks are
     /// always sent (their clients never `replicate`).
-    fn answers_heartbeat_itself(&self, rpc: &AppendEntriesRequest<TypeConfig>) -> bool {
-        self.replicates && repeats_ack(self.acked, rpc, std::time::Instant::now())
+    fn answers_heartbeat_itself(
+        &self,
+        rpc: &AppendEntriesRequest<TypeConfig>,
+        now: std::time::Instant,
+    ) -> bool {
+        self.replicates && repeats_ack(self.acked, rpc, now)
     }
 
     /// One request and its reply. Cancellation-safe: the connection is taken out of
@@ -417,10 +421,10 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
         rpc.leader_commit = clamp_commit(rpc.leader_commit, self.log.durable().log_id);
-        if self.answers_heartbeat_itself(&rpc) {
+        let started = std::time::Instant::now();
+        if self.answers_heartbeat_itself(&rpc, started) {
             return Ok(AppendEntriesResponse::Success);
         }
-        let started = std::time::Instant::now();
         let last = rpc.entries.last().map(|e| e.log_id).or(rpc.prev_log_id);
         self.replicates |= !rpc.entries.is_empty();
         let reply = self

@@ -259,7 +259,7 @@ impl BrokerStateMachine {
 /// machine's task, between two applies, so it matches `last_applied` exactly).
 pub struct OpsSnapshotBuilder {
     shared: Arc<SmShared>,
-    image: Option<SnapshotImage>,
+    image: SnapshotImage,
     last_applied: Option<RaftLogId>,
     membership: StoredMembership,
 }
@@ -278,7 +278,7 @@ impl RaftSnapshotBuilder<TypeConfig> for OpsSnapshotBuilder {
         // Encoding and writing a large backlog takes seconds: on a blocking thread, so no
         // runtime worker stalls meanwhile. The ops are encoded straight into the file's
         // buffer; the one copy made is the ops openraft gets back.
-        let image = self.image.take().unwrap_or_default();
+        let image = std::mem::take(&mut self.image);
         let keep = image.oldest_body_ref();
         let (shared, file_meta) = (self.shared.clone(), meta.clone());
         let started = std::time::Instant::now();
@@ -367,7 +367,7 @@ impl RaftStateMachine<TypeConfig> for BrokerStateMachine {
         );
         OpsSnapshotBuilder {
             shared: self.shared.clone(),
-            image: Some(image),
+            image,
             last_applied: a.last_applied,
             membership: a.membership.clone(),
         }
