@@ -6,6 +6,13 @@
 //! at a time; a client keeps one connection per peer, reconnects on the next call after
 //! any error, and bounds every call by openraft's RPC deadline.
 //!
+//! A client opens every connection with a `HELLO` frame (sent with its first request, so
+//! it costs no round trip) naming the node it meant to reach and its cluster (name and
+//! node ids). The server serves Raft RPCs only after a `HELLO` that names it and its own
+//! cluster; otherwise it answers with the reason and closes. So a node never takes
+//! votes, entries or snapshots from another cluster, or from a node that dialled the wrong
+//! address (a port reused by another cluster's node on the same host).
+//!
 //! The same port answers a `STATUS` request (empty header) with the node's
 //! [`NodeStatus`] as JSON, on any connection: [`query_status`] asks it, without a node of
 //! its own (`ferromq cluster status`).
@@ -37,6 +44,8 @@ const VOTE: u8 = 2;
 const SNAPSHOT: u8 = 3;
 /// A node's [`NodeStatus`] (empty request header; JSON reply).
 const STATUS: u8 = 4;
+/// Who the connection is meant for ([`Hello`]); answered only when refused.
+const HELLO: u8 = 5;
 const RESPONSE: u8 = 0x80;
 /// Largest frame accepted (a batch of entries or a snapshot chunk).
 const MAX_FRAME: usize = 512 << 20;
@@ -57,6 +66,92 @@ struct SnapshotHeader {
     meta: SnapshotMeta,
     offset: u64,
     done: bool,
+}
+
+/// The opening frame of a replication connection: the sender, the node it meant to
+/// reach, and the cluster it belongs to (its name and every node's id).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+struct Hello {
+    from: NodeId,
+    to: NodeId,
+    cluster: String,
+    ids: Vec<NodeId>,
+}
+
+/// This node's place in its cluster: its id, the cluster's name, every node's id.
+/// Addresses are not part of it: one node may reach another through an address of its
+/// own (a proxy, NAT, another host name).
+#[derive(Debug)]
+pub(crate) struct Identity {
+    id: NodeId,
+    cluster: String,
+    ids: Vec<NodeId>,
+    /// When a refused connection was last logged (a misdirected peer retries every
+    /// 100 ms; one line per [`REFUSAL_LOG_EVERY`] is enough).
+    refusal_logged: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+impl Identity {
+    pub(crate) fn new(id: NodeId, cluster: &str, ids: impl IntoIterator<Item = NodeId>) -> Self {
+        let mut ids: Vec<NodeId> = ids.into_iter().collect();
+        ids.sort_unstable();
+        Identity {
+            id,
+            cluster: cluster.to_string(),
+            ids,
+            refusal_logged: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn hello_to(&self, to: NodeId) -> Hello {
+        Hello {
+            from: self.id,
+            to,
+            cluster: self.cluster.clone(),
+            ids: self.ids.clone(),
+        }
+    }
+
+    /// Why this node refuses a connection that opened with `hello`, if it does.
+    fn refuses(&self, hello: &Hello) -> Option<String> {
+        if hello.cluster != self.cluster {
+            return Some(format!(
+                "node {} of cluster {:?} reached node {} of cluster {:?} (two clusters share \
+                 an address, or cluster_name differs between nodes)",
+                hello.from, hello.cluster, self.id, self.cluster
+            ));
+        }
+        if hello.to != self.id {
+            return Some(format!(
+                "node {} dialled node {} but reached node {} (an address in its peers \
+                 list belongs to another node)",
+                hello.from, hello.to, self.id
+            ));
+        }
+        if hello.ids != self.ids {
+            return Some(format!(
+                "node {} lists nodes {:?} but node {} lists {:?}: every node must list \
+                 the same node ids",
+                hello.from, hello.ids, self.id, self.ids
+            ));
+        }
+        None
+    }
+
+    /// Logs a refused connection, at most once per [`REFUSAL_LOG_EVERY`].
+    fn log_refusal(&self, peer: std::net::SocketAddr, why: &str) {
+        let now = std::time::Instant::now();
+        let mut last = self
+            .refusal_logged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|at| now.duration_since(at) >= REFUSAL_LOG_EVERY) {
+            *last = Some(now);
+            tracing::error!(%peer, "replication connection refused: {why}");
+        }
+    }
 }
 
 /// Whether an I/O error means nobody is there: the connection was refused, or closed or
@@ -148,7 +243,12 @@ fn decode_append(header: &[u8], raw: &Bytes) -> std::io::Result<AppendEntriesReq
 
 /// Serves the Raft RPCs of the other nodes, and status requests, on `listener` until the
 /// task is aborted. `address` is this node's replication address (for its status).
-pub(crate) async fn serve(listener: TcpListener, raft: Raft, address: String) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    raft: Raft,
+    address: String,
+    identity: Arc<Identity>,
+) {
     let address: std::sync::Arc<str> = address.into();
     let mut conns = tokio::task::JoinSet::new();
     loop {
@@ -158,9 +258,12 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, address: String) {
                     let _ = stream.set_nodelay(true);
                     let raft = raft.clone();
                     let address = address.clone();
+                    let identity = identity.clone();
                     conns.spawn(async move {
                         let mut leader = None;
-                        if let Err(e) = serve_conn(stream, &raft, &address, &mut leader).await {
+                        let served =
+                            serve_conn(stream, peer, &raft, &address, &identity, &mut leader);
+                        if let Err(e) = served.await {
                             tracing::debug!(%peer, error = %e, "raft connection closed");
                         }
                         if let Some(leader) = leader {
@@ -182,16 +285,37 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, address: String) {
 /// committed vote on it (the leader's replication link), for fast failover when it ends.
 async fn serve_conn(
     mut stream: TcpStream,
+    peer: std::net::SocketAddr,
     raft: &Raft,
     address: &str,
+    identity: &Identity,
     leader: &mut Option<NodeId>,
 ) -> std::io::Result<()> {
+    let mut greeted = false;
     loop {
         let (kind, header, raw) = match read_frame(&mut stream).await {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(e),
         };
+        if kind == HELLO {
+            let hello: Hello = serde_json::from_slice(&header)?;
+            if let Some(why) = identity.refuses(&hello) {
+                identity.log_refusal(peer, &why);
+                let reply = serde_json::to_vec(&why)?;
+                stream
+                    .write_all(&frame(HELLO | RESPONSE, &reply, &[]))
+                    .await?;
+                return Ok(());
+            }
+            greeted = true;
+            continue;
+        }
+        if !greeted && kind != STATUS {
+            return Err(invalid(format!(
+                "request type {kind} before the connection said whom it is for"
+            )));
+        }
         let reply = match kind {
             APPEND => {
                 let rpc = decode_append(&header, &raw)?;
@@ -239,12 +363,14 @@ fn clamp_commit(commit: Option<RaftLogId>, durable: Option<RaftLogId>) -> Option
 #[derive(Clone)]
 pub struct TcpNetwork {
     log: Arc<LogShared>,
+    identity: Arc<Identity>,
 }
 
 impl TcpNetwork {
-    /// Clients that never tell a follower of a commit beyond what `log` holds on disk.
-    pub(crate) fn new(log: Arc<LogShared>) -> TcpNetwork {
-        TcpNetwork { log }
+    /// Clients of node `identity` that never tell a follower of a commit beyond what `log`
+    /// holds on disk.
+    pub(crate) fn new(log: Arc<LogShared>, identity: Arc<Identity>) -> TcpNetwork {
+        TcpNetwork { log, identity }
     }
 }
 
@@ -252,9 +378,17 @@ impl RaftNetworkFactory<TypeConfig> for TcpNetwork {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerClient {
+        let hello = match serde_json::to_vec(&self.identity.hello_to(target)) {
+            Ok(h) => frame(HELLO, &h, &[]),
+            // A struct of integers and strings always serializes; an empty frame would
+            // only make the peer refuse the connection.
+            Err(_) => Vec::new(),
+        };
         PeerClient {
             target,
             addr: crate::types::strip_scheme(&node.addr).to_string(),
+            hello,
+            refused: false,
             conn: None,
             log: self.log.clone(),
             replicates: false,
@@ -272,6 +406,8 @@ const HEARTBEAT_DEFER: Duration = Duration::from_millis(20);
 enum CallError {
     Connect(std::io::Error),
     Io(std::io::Error),
+    /// The node at the address refused the connection's [`Hello`], saying why.
+    Refused(String),
 }
 
 /// What a peer acknowledged: the vote and last log id of an AppendEntries it answered
@@ -306,6 +442,10 @@ fn repeats_ack(
 pub struct PeerClient {
     target: NodeId,
     addr: String,
+    /// The [`Hello`] frame that opens each connection.
+    hello: Vec<u8>,
+    /// The last connection was refused (logged once until one is accepted).
+    refused: bool,
     conn: Option<TcpStream>,
     log: Arc<LogShared>,
     /// This client has sent entries: it is a leader's replication stream to the peer (the
@@ -360,8 +500,15 @@ impl PeerClient {
                 CallError::Io(e)
             }
         };
+        if fresh {
+            stream.write_all(&self.hello).await.map_err(failed)?;
+        }
         stream.write_all(request).await.map_err(failed)?;
         let (got, header, _) = read_frame(&mut stream).await.map_err(failed)?;
+        if got == HELLO | RESPONSE {
+            let why: String = serde_json::from_slice(&header).unwrap_or_default();
+            return Err(CallError::Refused(why));
+        }
         if got != kind | RESPONSE {
             return Err(CallError::Io(invalid(format!(
                 "unexpected response type {got}"
@@ -385,7 +532,22 @@ impl PeerClient {
         let request = request.map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let result = tokio::time::timeout(ttl, self.exchange(&request, kind)).await;
         let header = match result {
-            Ok(Ok(h)) => h,
+            Ok(Ok(h)) => {
+                self.refused = false;
+                h
+            }
+            Ok(Err(CallError::Refused(why))) => {
+                self.conn = None;
+                if !std::mem::replace(&mut self.refused, true) {
+                    tracing::error!(
+                        "node {} at {} refused this node's connection: {why}",
+                        self.target,
+                        self.addr
+                    );
+                }
+                let e = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, why);
+                return Err(RPCError::Unreachable(Unreachable::new(&e)));
+            }
             Ok(Err(CallError::Connect(e))) => {
                 self.conn = None;
                 return Err(RPCError::Unreachable(Unreachable::new(&e)));
@@ -503,7 +665,7 @@ pub async fn query_status(addr: &str, timeout: Duration) -> Result<NodeStatus, C
 
 #[cfg(test)]
 mod tests {
-    use super::{clamp_commit, repeats_ack, HEARTBEAT_DEFER};
+    use super::{clamp_commit, repeats_ack, Identity, HEARTBEAT_DEFER};
     use crate::types::{log_id, Vote};
     use openraft::raft::AppendEntriesRequest;
     use std::time::{Duration, Instant};
@@ -550,5 +712,23 @@ mod tests {
         assert_eq!(clamp_commit(c, Some(log_id(1, 7))), Some(log_id(1, 7)));
         assert_eq!(clamp_commit(c, None), None);
         assert_eq!(clamp_commit(None, Some(log_id(2, 12))), None);
+    }
+
+    #[test]
+    fn a_connection_is_served_only_when_meant_for_this_node_of_this_cluster() {
+        let node2 = Identity::new(2, "ferromq", [3, 1, 2]);
+        let from1 = Identity::new(1, "ferromq", [1, 2, 3]);
+        assert_eq!(node2.refuses(&from1.hello_to(2)), None);
+        let wrong_node = node2.refuses(&from1.hello_to(3)).unwrap();
+        assert!(
+            wrong_node.contains("dialled node 3 but reached node 2"),
+            "{wrong_node}"
+        );
+        let other_cluster = Identity::new(1, "orders", [1, 2, 3]);
+        let why = node2.refuses(&other_cluster.hello_to(2)).unwrap();
+        assert!(why.contains("cluster \"orders\" reached node 2"), "{why}");
+        let other_ids = Identity::new(1, "ferromq", [1, 2, 4]);
+        let why = node2.refuses(&other_ids.hello_to(2)).unwrap();
+        assert!(why.contains("same node ids"), "{why}");
     }
 }

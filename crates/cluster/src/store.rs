@@ -1,7 +1,7 @@
 //! The replicated store: `broker::store::Store` over a Raft node.
 
 use crate::log_store::{JournalLogStore, LogShared};
-use crate::network::{serve, TcpNetwork};
+use crate::network::{serve, Identity, TcpNetwork};
 use crate::proposer::Proposer;
 use crate::state_machine::{BrokerStateMachine, ResetHook, SmShared};
 use crate::types::{strip_scheme, NodeId, Raft};
@@ -21,6 +21,9 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
     pub node_id: NodeId,
+    /// The cluster's name: every node has the same; a node refuses replication
+    /// connections from a node of another name (two clusters sharing an address).
+    pub cluster_name: String,
     /// Every node of the cluster, this one included: id → replication address
     /// (`host:port` or `tcp://host:port`), the address the other nodes connect to.
     pub peers: BTreeMap<NodeId, String>,
@@ -43,6 +46,7 @@ impl ClusterConfig {
     pub fn new(node_id: NodeId, peers: BTreeMap<NodeId, String>, journal: JournalConfig) -> Self {
         ClusterConfig {
             node_id,
+            cluster_name: "ferromq".to_string(),
             peers,
             journal,
             heartbeat_interval: Duration::from_millis(50),
@@ -127,7 +131,7 @@ pub struct ReplicatedStore {
     log: Arc<LogShared>,
     server: Mutex<Option<JoinHandle<()>>>,
     /// Ends the Raft thread (see [`on_raft_thread`]) when sent to or dropped.
-    raft_thread: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    raft_thread: Mutex<Option<RaftThread>>,
     closed: AtomicBool,
     store_limit: u64,
     /// Turns appends into Raft entries, in call order.
@@ -139,9 +143,16 @@ pub struct ReplicatedStore {
 /// within the RPC timeout).
 const MAX_ENTRIES_PER_RPC: u64 = 16;
 
+/// The thread [`on_raft_thread`] started: `stop` ends it (so does dropping it), `ended`
+/// tells when its tasks are gone (the peer listener's port among what they held).
+struct RaftThread {
+    stop: tokio::sync::oneshot::Sender<()>,
+    ended: tokio::sync::oneshot::Receiver<()>,
+}
+
 /// Runs `start` on a new thread with a single-threaded runtime of its own, where it and
 /// every task it spawns (openraft's core, replication streams and state machine worker;
-/// the peer listener) live until the returned sender is used or dropped.
+/// the peer listener) live until the returned thread is stopped or dropped.
 ///
 /// A round of replication is a chain of hand-offs between those tasks (a follower: peer
 /// connection, Raft core, log store, Raft core, peer connection). On the broker's
@@ -149,9 +160,7 @@ const MAX_ENTRIES_PER_RPC: u64 = 16;
 /// context switch each; on one thread they are plain task switches. The work that can
 /// take long (encoding and writing a snapshot, reading one for a peer, installing one)
 /// runs on blocking threads, never on this one.
-async fn on_raft_thread<T, F, Fut>(
-    start: F,
-) -> Result<(Raft, T, tokio::sync::oneshot::Sender<()>), ClusterError>
+async fn on_raft_thread<T, F, Fut>(start: F) -> Result<(Raft, T, RaftThread), ClusterError>
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<(Raft, T), ClusterError>>,
@@ -159,6 +168,7 @@ where
 {
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::Builder::new()
         .name("raft".into())
         .spawn(move || {
@@ -183,11 +193,16 @@ where
             // Whatever still runs (a snapshot being written) is abandoned: the file is
             // only adopted once complete.
             runtime.shutdown_background();
+            let _ = ended_tx.send(());
         })?;
     let (raft, value) = started_rx.await.map_err(|_| {
         ClusterError::Raft("the raft thread ended before the node started".into())
     })??;
-    Ok((raft, value, stop_tx))
+    let thread = RaftThread {
+        stop: stop_tx,
+        ended: ended_rx,
+    };
+    Ok((raft, value, thread))
 }
 
 impl ReplicatedStore {
@@ -232,7 +247,7 @@ impl ReplicatedStore {
         }
         let ms = |d: Duration| d.as_millis() as u64;
         let raft_config = openraft::Config {
-            cluster_name: "ferromq".into(),
+            cluster_name: config.cluster_name.clone(),
             heartbeat_interval: ms(config.heartbeat_interval),
             election_timeout_min: ms(config.election_timeout_min),
             election_timeout_max: ms(config.election_timeout_max),
@@ -249,9 +264,14 @@ impl ReplicatedStore {
         let log_store = JournalLogStore::new(log.clone(), config.node_id)?;
         let address = config.peers[&config.node_id].clone();
         let node_id = config.node_id;
-        let network = TcpNetwork::new(log.clone());
+        let identity = Arc::new(Identity::new(
+            node_id,
+            &config.cluster_name,
+            config.peers.keys().copied(),
+        ));
+        let network = TcpNetwork::new(log.clone(), identity.clone());
         let listener = listener.into_std()?;
-        let (raft, server, stop) = on_raft_thread(move || async move {
+        let (raft, server, thread) = on_raft_thread(move || async move {
             let raft = Raft::new(
                 node_id,
                 Arc::new(raft_config),
@@ -263,7 +283,7 @@ impl ReplicatedStore {
             .map_err(|e| ClusterError::Raft(e.to_string()))?;
             sm.mark_started();
             let listener = TcpListener::from_std(listener)?;
-            let server = tokio::spawn(serve(listener, raft.clone(), address));
+            let server = tokio::spawn(serve(listener, raft.clone(), address, identity));
             Ok((raft, server))
         })
         .await?;
@@ -290,7 +310,7 @@ impl ReplicatedStore {
             raft,
             log,
             server: Mutex::new(Some(server)),
-            raft_thread: Mutex::new(Some(stop)),
+            raft_thread: Mutex::new(Some(thread)),
             closed: AtomicBool::new(false),
             store_limit: config.store_limit,
         })
@@ -335,13 +355,21 @@ impl ReplicatedStore {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
-        let stop = self
+        let thread = self
             .raft_thread
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        if let Some(stop) = stop {
-            let _ = stop.send(());
+        if let Some(thread) = thread {
+            let _ = thread.stop.send(());
+            // The listener's port is free once this returns (a restart in the same
+            // process binds it again). A thread stuck past this is left behind.
+            if tokio::time::timeout(Duration::from_secs(5), thread.ended)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the raft thread did not end within 5 s of shutdown");
+            }
         }
     }
 

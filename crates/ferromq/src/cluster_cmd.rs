@@ -300,7 +300,11 @@ mod tests {
         let mut listeners = Vec::new();
         let mut peers = BTreeMap::new();
         for id in 1..=3u64 {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            // Below the ephemeral range, like every test cluster (see testkit::reserve_port).
+            let port = testkit::reserve_port();
+            let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
             peers.insert(id, l.local_addr().unwrap().to_string());
             listeners.push((id, l));
         }

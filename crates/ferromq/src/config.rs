@@ -154,6 +154,9 @@ pub struct ReplicatedSection {
     pub replicas: usize,
     /// This node's id: one of the ids in `peers`.
     pub node_id: u64,
+    /// The same on every node of the cluster; nodes refuse replication connections from a
+    /// node with another name (two clusters sharing an address by mistake).
+    pub cluster_name: String,
     /// Replication listener of this node.
     pub bind: String,
     /// Address the other nodes and clients use for this node.
@@ -169,6 +172,7 @@ impl Default for ReplicatedSection {
         ReplicatedSection {
             replicas: 3,
             node_id: 0,
+            cluster_name: "ferromq".to_string(),
             bind: "tcp://0.0.0.0:61619".to_string(),
             hostname: "127.0.0.1".to_string(),
             peers: Vec::new(),
@@ -217,6 +221,9 @@ impl ReplicatedSection {
                 "node_id",
                 format!("{} is not one of the peers' ids", self.node_id),
             );
+        }
+        if self.cluster_name.trim().is_empty() {
+            return key("cluster_name", "must not be empty".into());
         }
         if let Err(e) = parse_address(&self.bind) {
             return key("bind", e);
@@ -487,6 +494,17 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(e.0.contains("node_id"), "{e}");
+        assert_eq!(c.persistence.replicated.cluster_name, "ferromq");
+        let named = ok.replace("node_id = 2", "node_id = 2\ncluster_name = \"orders\"");
+        let c = Config::from_toml(&named, "t").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.persistence.replicated.cluster_name, "orders");
+        let bad = ok.replace("node_id = 2", "node_id = 2\ncluster_name = \" \"");
+        let e = Config::from_toml(&bad, "t")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(e.0.contains("persistence.replicated.cluster_name"), "{e}");
     }
 
     #[test]

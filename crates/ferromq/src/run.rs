@@ -189,6 +189,7 @@ async fn open_replicated(
         r.peer_map()?,
         journal_config(config, &dir, fsync_latency),
     );
+    cluster.cluster_name = r.cluster_name.clone();
     cluster.heartbeat_interval = Duration::from_millis(r.heartbeat_interval.0);
     cluster.election_timeout_min = Duration::from_millis(r.election_timeout.0);
     cluster.election_timeout_max = Duration::from_millis(r.election_timeout.0 * 2);

@@ -127,7 +127,13 @@ impl<M: TestMachine> Cluster<M> {
         let mut listeners = Vec::new();
         let mut peers = BTreeMap::new();
         for id in 1..=3u64 {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            // Not `bind(0)`: a stopped node's port must stay free for its restart. An
+            // ephemeral port can meanwhile become another test's outgoing connection, or
+            // another test's cluster node (which this cluster's nodes would then dial).
+            let port = testkit::reserve_port();
+            let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
             peers.insert(id, format!("tcp://{}", l.local_addr().unwrap()));
             listeners.push((id, l));
         }
@@ -535,5 +541,61 @@ async fn every_node_answers_status_on_its_replication_port() {
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+    cluster.shutdown().await;
+}
+
+/// A node of another cluster that comes up on a stopped node's address gets no votes,
+/// entries or snapshots from this cluster (which also goes on without it), and the real
+/// node catches up once it is back. Two cases: the same cluster name but another node id
+/// at that address (another cluster's node, or a wrong address in the peers list), and
+/// the same id under another cluster name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_of_another_cluster_at_a_peers_address_is_refused() {
+    let mut cluster = Cluster::<Recording>::start(no_tuning).await;
+    let leader = cluster.leader(Duration::from_secs(10)).await;
+    cluster.append_all(leader, 0..10).await;
+    let follower = others(leader).next().unwrap();
+    cluster.stop(follower).await;
+
+    let mut next_seq = 10;
+    for (id, name) in [(leader, "ferromq"), (follower, "another")] {
+        // Its peers are other nodes (nothing listens there), but for its own address.
+        let mut foreign_peers = BTreeMap::new();
+        for other in 1..=3u64 {
+            let addr = if other == id {
+                cluster.peers[&follower].clone()
+            } else {
+                format!("tcp://127.0.0.1:{}", testkit::reserve_port())
+            };
+            foreign_peers.insert(other, addr);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ClusterConfig::new(id, foreign_peers, journal_config(dir.path()));
+        config.cluster_name = name.to_string();
+        let machine = Recording::fresh();
+        let foreign = ReplicatedStore::open(config, machine.clone(), Some(machine.reset_hook()))
+            .await
+            .expect("foreign node starts on the stopped node's address");
+
+        cluster.append_all(leader, next_seq..next_seq + 20).await;
+        next_seq += 20;
+        // The leader retries a peer every 100 ms and heartbeats every 50 ms: in this
+        // second it dials the foreign node many times.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(
+            machine.seqs().is_empty(),
+            "foreign node {id} of {name:?} applied this cluster's entries: {:?}",
+            machine.seqs()
+        );
+        let status = foreign.status();
+        assert_ne!(status.leader, Some(leader), "{status:?}");
+        assert_eq!(cluster.leader(Duration::from_secs(1)).await, leader);
+        foreign.shutdown().await;
+    }
+
+    cluster.restart(follower).await;
+    cluster
+        .converged(&(0..next_seq).collect::<Vec<_>>(), Duration::from_secs(10))
+        .await;
     cluster.shutdown().await;
 }
