@@ -981,6 +981,7 @@ async fn handshake(uri: &TcpUri) -> Result<Handshaken, ClientError> {
     };
     socket.set_nodelay(ours.tcp_no_delay_enabled)?;
     let mut framed = Framed::new(socket, OpenWireCodec::default());
+    framed.set_backpressure_boundary(openwire::WRITE_BATCH);
     framed
         .send(Command::WireFormatInfo(ours.to_info()?))
         .await?;

@@ -9,6 +9,13 @@ use crate::{Command, DispatchOf, OpenWireError};
 /// Default frame limit: 100 MiB, what the real broker ships with.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 100 * 1024 * 1024;
 
+/// How much a framed connection buffers before it writes (tokio-util's backpressure
+/// boundary, 8 KiB by default): a busy connection writes this much per system call.
+/// Measured with 1 KiB messages, one producer and one consumer: 8 KiB writes took a
+/// quarter of the broker's CPU; with 64 KiB, CPU per message fell by a fifth on both the
+/// broker and the client (256 KiB: no further gain).
+pub const WRITE_BATCH: usize = 64 * 1024;
+
 /// Loose, uncached, size-prefixed OpenWire framing.
 ///
 /// `decode` looks only at the 4-byte prefix until the whole frame is buffered; the announced size

@@ -171,6 +171,7 @@ pub async fn serve(
     let (read, write) = stream.into_split();
     let mut reader = FramedRead::new(read, OpenWireCodec::new(settings.max_frame_size));
     let mut writer = FramedWrite::new(write, OpenWireCodec::new(settings.max_frame_size));
+    writer.set_backpressure_boundary(openwire::WRITE_BATCH);
     let (_never, kill) = watch::channel(false);
     let mut session = Session {
         broker,

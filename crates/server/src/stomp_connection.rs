@@ -119,6 +119,8 @@ pub async fn serve(
     let (read, write) = stream.into_split();
     let mut reader = FramedRead::new(read, StompCodec::new(settings.limits));
     let mut writer = FramedWrite::new(write, StompCodec::new(settings.limits));
+    // The same write batch as OpenWire's, for the same reason.
+    writer.set_backpressure_boundary(openwire::WRITE_BATCH);
     let seq = CONNECTION_SEQ.fetch_add(1, Ordering::Relaxed);
     let stamp = broker::message::now_millis();
     let mut session = Session {
