@@ -86,12 +86,19 @@ pub(crate) struct Identity {
     id: NodeId,
     cluster: String,
     ids: Vec<NodeId>,
-    /// When a refused connection was last logged (a misdirected peer retries every
-    /// 100 ms; one line per [`REFUSAL_LOG_EVERY`] is enough).
-    refusal_logged: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When a refusal was last logged, by who refused whom (`(true, peer)`: this node
+    /// refused `peer`; `(false, target)`: `target` refused this node). A misdirected peer
+    /// retries every 100 ms, and openraft makes a new client for every election and
+    /// replication stream: one line per [`REFUSAL_LOG_EVERY`] and pair is enough.
+    refusals_logged:
+        std::sync::Mutex<std::collections::HashMap<(bool, NodeId), std::time::Instant>>,
 }
 
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+/// Largest frame read before the connection's [`Hello`] was accepted: a hello or a status
+/// request is small, and nothing bigger is allocated for a peer that has not said whom it
+/// is for.
+const MAX_FRAME_BEFORE_HELLO: usize = 64 << 10;
 
 impl Identity {
     pub(crate) fn new(id: NodeId, cluster: &str, ids: impl IntoIterator<Item = NodeId>) -> Self {
@@ -101,7 +108,7 @@ impl Identity {
             id,
             cluster: cluster.to_string(),
             ids,
-            refusal_logged: std::sync::Mutex::new(None),
+            refusals_logged: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -140,17 +147,21 @@ impl Identity {
         None
     }
 
-    /// Logs a refused connection, at most once per [`REFUSAL_LOG_EVERY`].
-    fn log_refusal(&self, peer: std::net::SocketAddr, why: &str) {
+    /// Whether to log a refusal between this node and `node` now (`by_us`: this node
+    /// refused it): at most once per [`REFUSAL_LOG_EVERY`] for each.
+    fn log_refusal_now(&self, by_us: bool, node: NodeId) -> bool {
         let now = std::time::Instant::now();
-        let mut last = self
-            .refusal_logged
+        let mut logged = self
+            .refusals_logged
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if last.is_none_or(|at| now.duration_since(at) >= REFUSAL_LOG_EVERY) {
-            *last = Some(now);
-            tracing::error!(%peer, "replication connection refused: {why}");
+        let due = logged
+            .get(&(by_us, node))
+            .is_none_or(|at| now.duration_since(*at) >= REFUSAL_LOG_EVERY);
+        if due {
+            logged.insert((by_us, node), now);
         }
+        due
     }
 }
 
@@ -186,10 +197,10 @@ fn frame(kind: u8, header: &[u8], raw: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-/// Reads one frame: `(type, header, raw)`.
-async fn read_frame(stream: &mut TcpStream) -> std::io::Result<(u8, Bytes, Bytes)> {
+/// Reads one frame of at most `max` bytes: `(type, header, raw)`.
+async fn read_frame(stream: &mut TcpStream, max: usize) -> std::io::Result<(u8, Bytes, Bytes)> {
     let len = stream.read_u32().await? as usize;
-    if !(5..=MAX_FRAME).contains(&len) {
+    if !(5..=max).contains(&len) {
         return Err(invalid(format!("bad frame length {len}")));
     }
     let mut body = vec![0u8; len];
@@ -293,7 +304,12 @@ async fn serve_conn(
 ) -> std::io::Result<()> {
     let mut greeted = false;
     loop {
-        let (kind, header, raw) = match read_frame(&mut stream).await {
+        let max = if greeted {
+            MAX_FRAME
+        } else {
+            MAX_FRAME_BEFORE_HELLO
+        };
+        let (kind, header, raw) = match read_frame(&mut stream, max).await {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(e),
@@ -301,7 +317,9 @@ async fn serve_conn(
         if kind == HELLO {
             let hello: Hello = serde_json::from_slice(&header)?;
             if let Some(why) = identity.refuses(&hello) {
-                identity.log_refusal(peer, &why);
+                if identity.log_refusal_now(true, hello.from) {
+                    tracing::error!(%peer, "replication connection refused: {why}");
+                }
                 let reply = serde_json::to_vec(&why)?;
                 stream
                     .write_all(&frame(HELLO | RESPONSE, &reply, &[]))
@@ -312,6 +330,15 @@ async fn serve_conn(
             continue;
         }
         if !greeted && kind != STATUS {
+            // Not a ferromq node of this version (or not a ferromq node at all); 0: its id
+            // is unknown.
+            if identity.log_refusal_now(true, 0) {
+                tracing::warn!(
+                    %peer,
+                    "replication connection closed: request type {kind} before a hello \
+                     saying whom it is for"
+                );
+            }
             return Err(invalid(format!(
                 "request type {kind} before the connection said whom it is for"
             )));
@@ -380,15 +407,15 @@ impl RaftNetworkFactory<TypeConfig> for TcpNetwork {
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerClient {
         let hello = match serde_json::to_vec(&self.identity.hello_to(target)) {
             Ok(h) => frame(HELLO, &h, &[]),
-            // A struct of integers and strings always serializes; an empty frame would
-            // only make the peer refuse the connection.
+            // A struct of integers and strings always serializes; without a hello the peer
+            // would close the connection at the first request.
             Err(_) => Vec::new(),
         };
         PeerClient {
             target,
             addr: crate::types::strip_scheme(&node.addr).to_string(),
             hello,
-            refused: false,
+            identity: self.identity.clone(),
             conn: None,
             log: self.log.clone(),
             replicates: false,
@@ -444,8 +471,8 @@ pub struct PeerClient {
     addr: String,
     /// The [`Hello`] frame that opens each connection.
     hello: Vec<u8>,
-    /// The last connection was refused (logged once until one is accepted).
-    refused: bool,
+    /// This node's identity (where refusals by the target are rate-limited in the log).
+    identity: Arc<Identity>,
     conn: Option<TcpStream>,
     log: Arc<LogShared>,
     /// This client has sent entries: it is a leader's replication stream to the peer (the
@@ -501,10 +528,15 @@ impl PeerClient {
             }
         };
         if fresh {
-            stream.write_all(&self.hello).await.map_err(failed)?;
+            // One write, so the hello and the first request leave in one segment.
+            let mut first = Vec::with_capacity(self.hello.len() + request.len());
+            first.extend_from_slice(&self.hello);
+            first.extend_from_slice(request);
+            stream.write_all(&first).await.map_err(failed)?;
+        } else {
+            stream.write_all(request).await.map_err(failed)?;
         }
-        stream.write_all(request).await.map_err(failed)?;
-        let (got, header, _) = read_frame(&mut stream).await.map_err(failed)?;
+        let (got, header, _) = read_frame(&mut stream, MAX_FRAME).await.map_err(failed)?;
         if got == HELLO | RESPONSE {
             let why: String = serde_json::from_slice(&header).unwrap_or_default();
             return Err(CallError::Refused(why));
@@ -532,13 +564,10 @@ impl PeerClient {
         let request = request.map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let result = tokio::time::timeout(ttl, self.exchange(&request, kind)).await;
         let header = match result {
-            Ok(Ok(h)) => {
-                self.refused = false;
-                h
-            }
+            Ok(Ok(h)) => h,
             Ok(Err(CallError::Refused(why))) => {
                 self.conn = None;
-                if !std::mem::replace(&mut self.refused, true) {
+                if self.identity.log_refusal_now(false, self.target) {
                     tracing::error!(
                         "node {} at {} refused this node's connection: {why}",
                         self.target,
@@ -648,7 +677,7 @@ pub async fn query_status(addr: &str, timeout: Duration) -> Result<NodeStatus, C
         let mut stream = TcpStream::connect(addr).await?;
         let _ = stream.set_nodelay(true);
         stream.write_all(&frame(STATUS, &[], &[])).await?;
-        let (kind, header, _) = read_frame(&mut stream).await?;
+        let (kind, header, _) = read_frame(&mut stream, MAX_FRAME).await?;
         if kind != STATUS | RESPONSE {
             return Err(invalid(format!("unexpected response type {kind}")));
         }

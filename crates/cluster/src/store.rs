@@ -130,7 +130,7 @@ pub struct ReplicatedStore {
     raft: Raft,
     log: Arc<LogShared>,
     server: Mutex<Option<JoinHandle<()>>>,
-    /// Ends the Raft thread (see [`on_raft_thread`]) when sent to or dropped.
+    /// The Raft thread (see [`on_raft_thread`]): stopped by `shutdown` or when dropped.
     raft_thread: Mutex<Option<RaftThread>>,
     closed: AtomicBool,
     store_limit: u64,
@@ -345,7 +345,8 @@ impl ReplicatedStore {
         )
     }
 
-    /// Stops the node: no more appends, the Raft core and the peer listener end.
+    /// Stops the node: no more appends, the Raft core and the peer listener end. Returns
+    /// once the Raft thread has ended (its listener's port is free then), or after 5 s.
     pub async fn shutdown(&self) {
         self.closed.store(true, Ordering::Release);
         let server = self.server.lock().unwrap_or_else(|e| e.into_inner()).take();

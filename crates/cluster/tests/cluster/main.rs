@@ -547,27 +547,31 @@ async fn every_node_answers_status_on_its_replication_port() {
 /// A node of another cluster that comes up on a stopped node's address gets no votes,
 /// entries or snapshots from this cluster (which also goes on without it), and the real
 /// node catches up once it is back. Two cases: the same cluster name but another node id
-/// at that address (another cluster's node, or a wrong address in the peers list), and
-/// the same id under another cluster name.
+/// at that address (the other follower's id: another cluster's node, or a wrong address in
+/// the peers list), and the same id under another cluster name. Without the checks both
+/// foreign nodes applied this cluster's entries; a reviewer also saw the second answer
+/// `Conflict` and the leader's Raft core panic (a follower "lost" acknowledged entries),
+/// which the append after each foreign node leaves catches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_of_another_cluster_at_a_peers_address_is_refused() {
     let mut cluster = Cluster::<Recording>::start(no_tuning).await;
     let leader = cluster.leader(Duration::from_secs(10)).await;
     cluster.append_all(leader, 0..10).await;
-    let follower = others(leader).next().unwrap();
+    let mut rest = others(leader);
+    let (follower, other) = (rest.next().unwrap(), rest.next().unwrap());
     cluster.stop(follower).await;
 
     let mut next_seq = 10;
-    for (id, name) in [(leader, "ferromq"), (follower, "another")] {
+    for (id, name) in [(other, "ferromq"), (follower, "another")] {
         // Its peers are other nodes (nothing listens there), but for its own address.
         let mut foreign_peers = BTreeMap::new();
-        for other in 1..=3u64 {
-            let addr = if other == id {
+        for n in 1..=3u64 {
+            let addr = if n == id {
                 cluster.peers[&follower].clone()
             } else {
                 format!("tcp://127.0.0.1:{}", testkit::reserve_port())
             };
-            foreign_peers.insert(other, addr);
+            foreign_peers.insert(n, addr);
         }
         let dir = tempfile::tempdir().unwrap();
         let mut config = ClusterConfig::new(id, foreign_peers, journal_config(dir.path()));
@@ -588,9 +592,14 @@ async fn a_node_of_another_cluster_at_a_peers_address_is_refused() {
             machine.seqs()
         );
         let status = foreign.status();
+        // Its log holds its own initial membership (index 0) and nothing else.
+        assert_eq!(status.last_log_index, 0, "{status:?}");
         assert_ne!(status.leader, Some(leader), "{status:?}");
-        assert_eq!(cluster.leader(Duration::from_secs(1)).await, leader);
         foreign.shutdown().await;
+        // The leader still leads and commits (its Raft core is alive).
+        cluster.append_all(leader, next_seq..next_seq + 1).await;
+        next_seq += 1;
+        assert!(cluster.store(leader).is_leader());
     }
 
     cluster.restart(follower).await;
