@@ -177,7 +177,9 @@ impl Consumer {
     ///
     /// The connection is closed.
     pub async fn recv(&mut self, timeout: Duration) -> Result<Option<Message>, ClientError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        // Read the clock only when this call has to wait: a busy consumer finds its
+        // next message queued.
+        let mut deadline = None;
         let mut pulled = false;
         loop {
             let (generation, mut dispatch, fresh) = match self.queue.pop_front() {
@@ -187,7 +189,16 @@ impl Consumer {
                         self.pull(timeout)?;
                         pulled = true;
                     }
-                    match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                    let next = match self.rx.try_recv() {
+                        Ok(next) => Ok(Some(next)),
+                        Err(mpsc::error::TryRecvError::Disconnected) => Ok(None),
+                        Err(mpsc::error::TryRecvError::Empty) => {
+                            let at = *deadline
+                                .get_or_insert_with(|| tokio::time::Instant::now() + timeout);
+                            tokio::time::timeout_at(at, self.rx.recv()).await
+                        }
+                    };
+                    match next {
                         Err(_) => {
                             self.flush()?;
                             return Ok(None);
