@@ -454,6 +454,14 @@ pub fn parse_address(text: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    /// What `validate` says of `toml`, which must parse but be invalid.
+    fn invalid(toml: &str) -> ConfigError {
+        Config::from_toml(toml, "t")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+    }
+
     #[test]
     fn sizes_parse_with_units() {
         assert_eq!(ByteSize::parse("256 MiB"), Ok(ByteSize(256 << 20)));
@@ -483,16 +491,10 @@ mod tests {
             "127.0.0.1:61629"
         );
         let bad = ok.replace("replicas = 3", "replicas = 5");
-        let e = Config::from_toml(&bad, "t")
-            .unwrap()
-            .validate()
-            .unwrap_err();
+        let e = invalid(&bad);
         assert!(e.0.contains("persistence.replicated.replicas"), "{e}");
         let bad = ok.replace("node_id = 2", "node_id = 9");
-        let e = Config::from_toml(&bad, "t")
-            .unwrap()
-            .validate()
-            .unwrap_err();
+        let e = invalid(&bad);
         assert!(e.0.contains("node_id"), "{e}");
         assert_eq!(c.persistence.replicated.cluster_name, "ferromq");
         let named = ok.replace("node_id = 2", "node_id = 2\ncluster_name = \"orders\"");
@@ -500,10 +502,7 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.persistence.replicated.cluster_name, "orders");
         let bad = ok.replace("node_id = 2", "node_id = 2\ncluster_name = \" \"");
-        let e = Config::from_toml(&bad, "t")
-            .unwrap()
-            .validate()
-            .unwrap_err();
+        let e = invalid(&bad);
         assert!(e.0.contains("persistence.replicated.cluster_name"), "{e}");
     }
 
@@ -525,22 +524,16 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.console.users[0].name, "ops");
         let bad = "[[console.users]]\nname = \"ops\"\npassword_hash = \"secret\"\n";
-        let e = Config::from_toml(bad, "t").unwrap().validate().unwrap_err();
+        let e = invalid(bad);
         assert!(e.0.contains("console.users[0].password_hash"), "{e}");
         let peers = "[console]\npeers = [\"1=http://127.0.0.1:8161\", \"2=https://b:8162\"]\n";
         let c = Config::from_toml(peers, "t").unwrap();
         c.validate().unwrap();
         assert_eq!(c.console.peer_map().unwrap()[&2], "https://b:8162");
-        let e = Config::from_toml("[console]\npeers = [\"1=javascript:alert(1)\"]\n", "t")
-            .unwrap()
-            .validate()
-            .unwrap_err();
+        let e = invalid("[console]\npeers = [\"1=javascript:alert(1)\"]\n");
         assert!(e.0.contains("console.peers"), "{e}");
         let twice = format!("{ok}{ok}");
-        let e = Config::from_toml(&twice, "t")
-            .unwrap()
-            .validate()
-            .unwrap_err();
+        let e = invalid(&twice);
         assert!(e.0.contains("console.users[1].name"), "{e}");
     }
 
