@@ -53,11 +53,11 @@ fn journal_broker(dir: &Path, snapshot_bytes: u64) -> Broker {
 }
 
 fn queue(name: &str) -> Destination {
-    Destination::Queue(name.to_string())
+    Destination::Queue(name.into())
 }
 
 fn topic(name: &str) -> Destination {
-    Destination::Topic(name.to_string())
+    Destination::Topic(name.into())
 }
 
 /// A non-persistent text message whose id and body are `body`.
@@ -546,7 +546,7 @@ async fn abort_requeues_tx_acked_messages_as_redelivered() {
 async fn temporary_queue_dies_with_its_connection() {
     let b = broker();
     let conn = b.connect(None).unwrap();
-    let tq = Destination::TempQueue("ID:conn-1:1".to_string());
+    let tq = Destination::TempQueue("ID:conn-1:1".into());
     b.register_temporary(conn, &tq);
     b.send(persistent(&tq, "reply")).await.unwrap();
     assert_eq!(pending(&b, &tq), 1);

@@ -209,7 +209,7 @@ impl StoreFactory for JournalFactory {
 fn entry(tag: u64) -> Vec<StoreOp> {
     let mut message = Message::new(
         format!("ID:conformance:{tag}"),
-        Destination::Queue("conformance".to_string()),
+        Destination::Queue("conformance".into()),
         BodyKind::Text,
         Bytes::from(format!("body of entry {tag}")),
     );
@@ -221,7 +221,7 @@ fn entry(tag: u64) -> Vec<StoreOp> {
         },
         StoreOp::AddMessage { message },
         StoreOp::Ack {
-            queue: QueueRef::Queue("conformance".to_string()),
+            queue: QueueRef::Queue("conformance".into()),
             keys: vec![tag, tag + 1, tag + 2],
         },
     ]

@@ -6,19 +6,30 @@ use std::fmt;
 /// removed at the edge).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Destination {
-    Queue(String),
-    Topic(String),
+    Queue(Name),
+    Topic(Name),
     /// Temporary queue: lives as long as the connection that created it.
-    TempQueue(String),
+    TempQueue(Name),
     /// Temporary topic: lives as long as the connection that created it.
-    TempTopic(String),
+    TempTopic(Name),
 }
+
+/// A destination's name, shared: the destination of every message, delivery, queue entry
+/// and dispatch source is a clone of it, so cloning copies a pointer instead of the string.
+/// Protocol layers that already hold the name shared (OpenWire's decoded strings) hand
+/// their `Arc` over as it is.
+pub type Name = std::sync::Arc<str>;
 
 /// The dead-letter queue ActiveMQ uses by default.
 pub const DLQ_NAME: &str = "ActiveMQ.DLQ";
 
 impl Destination {
     pub fn name(&self) -> &str {
+        self.shared_name()
+    }
+
+    /// The name as shared: a clone copies a pointer.
+    pub fn shared_name(&self) -> &Name {
         match self {
             Destination::Queue(n)
             | Destination::Topic(n)
@@ -51,7 +62,7 @@ impl Destination {
     }
 
     pub fn dlq() -> Destination {
-        Destination::Queue(DLQ_NAME.to_string())
+        Destination::Queue(DLQ_NAME.into())
     }
 }
 

@@ -122,7 +122,7 @@ impl Broker {
             topic_names(s)
                 .into_iter()
                 .map(|name| {
-                    let dest = Destination::Topic(name.clone());
+                    let dest = Destination::Topic(name.as_str().into());
                     let durables = s.durables.values().filter(|d| d.topic == dest).count();
                     let consumers = s
                         .consumers
@@ -206,7 +206,7 @@ impl Broker {
     /// Paged-out bodies are not read back (a list shows headers; see
     /// [`Broker::find_message`] for one message with its body).
     pub fn browse_page(&self, queue: &str, offset: usize, limit: usize) -> MessagePage {
-        let dest = Destination::Queue(queue.to_string());
+        let dest = Destination::Queue(queue.into());
         self.core().with_state(|s| {
             let Some(q) = s.queues.get(&dest) else {
                 return MessagePage {
@@ -234,7 +234,7 @@ impl Broker {
     /// One waiting message by its message id (`JMSMessageID`), its body read back if it
     /// was paged out.
     pub fn find_message(&self, queue: &str, message_id: &str) -> Option<QueuedMessage> {
-        let dest = Destination::Queue(queue.to_string());
+        let dest = Destination::Queue(queue.into());
         self.core().with_state(|s| {
             let q = s.queues.get(&dest)?;
             let e = q.pending_entries().find(|e| e.message.id == message_id)?;
@@ -248,7 +248,7 @@ impl Broker {
 
     /// Whether a queue exists.
     pub fn has_queue(&self, queue: &str) -> bool {
-        let dest = Destination::Queue(queue.to_string());
+        let dest = Destination::Queue(queue.into());
         self.core().with_state(|s| s.queues.contains_key(&dest))
     }
 
@@ -258,7 +258,7 @@ impl Broker {
     /// # Errors
     /// Store failures.
     pub async fn create_queue(&self, queue: &str) -> Result<(), BrokerError> {
-        let destination = Destination::Queue(queue.to_string());
+        let destination = Destination::Queue(queue.into());
         self.store()
             .append(vec![StoreOp::AddDestination { destination }])
             .await?;
@@ -273,7 +273,7 @@ impl Broker {
         if !self.has_queue(queue) {
             return Err(BrokerError::NoSuchQueue(queue.to_string()));
         }
-        let destination = Destination::Queue(queue.to_string());
+        let destination = Destination::Queue(queue.into());
         self.store()
             .append(vec![StoreOp::RemoveDestination { destination }])
             .await?;
@@ -286,7 +286,7 @@ impl Broker {
     /// # Errors
     /// `NoSuchQueue`, store failures.
     pub async fn purge_queue(&self, queue: &str) -> Result<usize, BrokerError> {
-        let dest = Destination::Queue(queue.to_string());
+        let dest = Destination::Queue(queue.into());
         let taken = self.core().with_state(|s| {
             let q = s.queues.get(&dest)?;
             let keys: Vec<MessageKey> = q.pending_entries().map(|e| e.key).collect();
@@ -304,7 +304,7 @@ impl Broker {
         for chunk in keys.chunks(MAX_OPS_PER_ENTRY) {
             self.store()
                 .append(vec![StoreOp::Ack {
-                    queue: QueueRef::Queue(queue.to_string()),
+                    queue: QueueRef::Queue(queue.into()),
                     keys: chunk.to_vec(),
                 }])
                 .await?;
@@ -333,8 +333,8 @@ impl Broker {
                 max: MAX_MOVE,
             });
         }
-        let source = Destination::Queue(from.to_string());
-        let target = Destination::Queue(to.to_string());
+        let source = Destination::Queue(from.into());
+        let target = Destination::Queue(to.into());
         let plan = self.core().with_state(|s| {
             let q = s.queues.get(&source)?;
             let found: Vec<(MessageKey, Arc<Message>)> = q
@@ -380,7 +380,7 @@ impl Broker {
             s.dispatch_for(&target);
             if !acked.is_empty() {
                 ops.push(StoreOp::Ack {
-                    queue: QueueRef::Queue(from.to_string()),
+                    queue: QueueRef::Queue(from.into()),
                     keys: acked,
                 });
             }
@@ -405,12 +405,12 @@ fn topic_names(s: &crate::state::State) -> Vec<String> {
     }
     for d in s.durables.values() {
         if let Destination::Topic(n) = &d.topic {
-            names.insert(n.clone(), ());
+            names.insert(n.to_string(), ());
         }
     }
     for c in s.consumers.values() {
         if let Destination::Topic(n) = &c.spec.destination {
-            names.insert(n.clone(), ());
+            names.insert(n.to_string(), ());
         }
     }
     names.into_keys().collect()
@@ -485,7 +485,7 @@ mod tests {
     fn message(queue: &str, id: &str, persistent: bool) -> Message {
         let mut m = Message::new(
             id.to_string(),
-            Destination::Queue(queue.to_string()),
+            Destination::Queue(queue.into()),
             BodyKind::Text,
             bytes::Bytes::from(format!("body of {id}")),
         );

@@ -336,10 +336,10 @@ impl Reader<'_> {
         let tag = self.u8()?;
         let name = self.string()?;
         Ok(match tag {
-            0 => Destination::Queue(name),
-            1 => Destination::Topic(name),
-            2 => Destination::TempQueue(name),
-            3 => Destination::TempTopic(name),
+            0 => Destination::Queue(name.into()),
+            1 => Destination::Topic(name.into()),
+            2 => Destination::TempQueue(name.into()),
+            3 => Destination::TempTopic(name.into()),
             t => return Err(DecodeError(format!("unknown destination tag {t}"))),
         })
     }
@@ -353,7 +353,7 @@ impl Reader<'_> {
 
     fn queue_ref(&mut self) -> Result<QueueRef, DecodeError> {
         match self.u8()? {
-            0 => Ok(QueueRef::Queue(self.string()?)),
+            0 => Ok(QueueRef::Queue(self.string()?.into())),
             1 => Ok(QueueRef::Durable(self.durable()?)),
             t => Err(DecodeError(format!("unknown queue tag {t}"))),
         }

@@ -55,7 +55,7 @@ pub struct DurableName {
 /// Where messages wait to be consumed: a queue, or a durable subscription.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum QueueRef {
-    Queue(String),
+    Queue(crate::destination::Name),
     Durable(DurableName),
 }
 

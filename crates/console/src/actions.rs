@@ -92,7 +92,7 @@ impl ConsoleState {
     /// An invalid name; store failures.
     pub async fn send(&self, user: &str, queue: &str, out: Outgoing) -> Result<String, ApiError> {
         check_queue_name(queue)?;
-        let m = self.make_message(Destination::Queue(queue.to_string()), out);
+        let m = self.make_message(Destination::Queue(queue.into()), out);
         let id = m.id.clone();
         self.broker.send(m).await?;
         tracing::debug!(%user, %queue, message_id = %id, "console: message sent");

@@ -107,7 +107,7 @@ async fn get_queue(
     State(state): State<Shared>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let dest = Destination::Queue(name.clone());
+    let dest = Destination::Queue(name.as_str().into());
     state
         .broker
         .queues()

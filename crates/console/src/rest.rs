@@ -43,15 +43,15 @@ struct Params {
 /// `NAME?type=queue|topic` (ActiveMQ also takes `queue://NAME` / `topic://NAME`).
 fn destination(name: &str, kind: Option<&str>) -> Result<Destination, ApiError> {
     if let Some(n) = name.strip_prefix("queue://") {
-        return Ok(Destination::Queue(n.to_string()));
+        return Ok(Destination::Queue(n.into()));
     }
     if let Some(n) = name.strip_prefix("topic://") {
-        return Ok(Destination::Topic(n.to_string()));
+        return Ok(Destination::Topic(n.into()));
     }
     check_queue_name(name)?;
     match kind.unwrap_or("queue") {
-        "queue" => Ok(Destination::Queue(name.to_string())),
-        "topic" => Ok(Destination::Topic(name.to_string())),
+        "queue" => Ok(Destination::Queue(name.into())),
+        "topic" => Ok(Destination::Topic(name.into())),
         other => Err(ApiError::BadRequest(format!(
             "type must be queue or topic, not {other:?}"
         ))),

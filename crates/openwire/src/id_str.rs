@@ -112,6 +112,20 @@ impl From<&String> for IdStr {
     }
 }
 
+/// The shared string itself, for owners outside this crate (the broker's destination names):
+/// no copy either way.
+impl From<IdStr> for Arc<str> {
+    fn from(s: IdStr) -> Self {
+        s.0
+    }
+}
+
+impl From<Arc<str>> for IdStr {
+    fn from(s: Arc<str>) -> Self {
+        IdStr(s)
+    }
+}
+
 impl From<&str> for IdStr {
     fn from(s: &str) -> Self {
         IdStr(Arc::from(s))

@@ -687,7 +687,10 @@ impl Session {
         }
         let (destination, durable) = if advisory {
             // Advisories for temporary destinations are published on these topics.
-            (Destination::Topic(format!("{ADVISORY_PREFIX}*")), None)
+            (
+                Destination::Topic(format!("{ADVISORY_PREFIX}*").into()),
+                None,
+            )
         } else {
             let d = to_broker_destination(&ow_dest);
             let durable = if d.is_queue() {
@@ -1159,7 +1162,7 @@ impl Session {
     /// every connection's advisory consumer hears it).
     fn publish_advisory(&mut self, dest: &Destination, operation: i8) {
         self.advisory_sequence += 1;
-        let topic = Destination::Topic(Self::advisory_topic(dest).to_string());
+        let topic = Destination::Topic(Self::advisory_topic(dest).into());
         let mut m = Message::new(
             format!(
                 "ID:{}-advisory:0:0:{}",
@@ -1239,9 +1242,9 @@ impl Session {
             Some(PropertyValue::Bool(true))
         );
         let dest = if queue {
-            Destination::TempQueue(name)
+            Destination::TempQueue(name.into())
         } else {
-            Destination::TempTopic(name)
+            Destination::TempTopic(name.into())
         };
         let mut out = self.advisory_message(&dest, op);
         if let Some(PropertyValue::String(c)) = m.property("ferromq.advisory.connection") {

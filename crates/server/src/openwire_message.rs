@@ -31,7 +31,8 @@ pub enum MessageMappingError {
 }
 
 pub fn to_broker_destination(d: &openwire::Destination) -> Destination {
-    let name = d.physical_name.to_string();
+    // The decoded name is shared (recent names are reused per thread): no copy.
+    let name = broker::destination::Name::from(d.physical_name.clone());
     match d.kind {
         DestinationKind::Queue => Destination::Queue(name),
         DestinationKind::Topic => Destination::Topic(name),
@@ -47,7 +48,7 @@ pub fn to_openwire_destination(d: &Destination) -> openwire::Destination {
         Destination::TempQueue(_) => DestinationKind::TempQueue,
         Destination::TempTopic(_) => DestinationKind::TempTopic,
     };
-    openwire::Destination::new(kind, d.name())
+    openwire::Destination::new(kind, openwire::IdStr::from(d.shared_name().clone()))
 }
 
 /// The producer id and sequence of a message id text `ID:…:<session>:<producer>:<seq>`

@@ -49,17 +49,23 @@ pub fn parse_destination(
 ) -> Result<(Destination, bool), MappingError> {
     let bad = || MappingError::BadDestination(text.to_string());
     let (dest, own_temp) = if let Some(n) = text.strip_prefix("/queue/") {
-        (Destination::Queue(n.to_string()), false)
+        (Destination::Queue(n.into()), false)
     } else if let Some(n) = text.strip_prefix("/topic/") {
-        (Destination::Topic(n.to_string()), false)
+        (Destination::Topic(n.into()), false)
     } else if let Some(n) = text.strip_prefix("/temp-queue/") {
-        (Destination::TempQueue(format!("{temp_prefix}{n}")), true)
+        (
+            Destination::TempQueue(format!("{temp_prefix}{n}").into()),
+            true,
+        )
     } else if let Some(n) = text.strip_prefix("/temp-topic/") {
-        (Destination::TempTopic(format!("{temp_prefix}{n}")), true)
+        (
+            Destination::TempTopic(format!("{temp_prefix}{n}").into()),
+            true,
+        )
     } else if let Some(n) = text.strip_prefix("/remote-temp-queue/") {
-        (Destination::TempQueue(n.to_string()), false)
+        (Destination::TempQueue(n.into()), false)
     } else if let Some(n) = text.strip_prefix("/remote-temp-topic/") {
-        (Destination::TempTopic(n.to_string()), false)
+        (Destination::TempTopic(n.into()), false)
     } else {
         return Err(bad());
     };
