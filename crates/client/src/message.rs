@@ -181,9 +181,13 @@ impl Message {
     ///
     /// The existing properties do not decode, or the key is too long to encode.
     pub fn set_property(&mut self, key: &str, value: impl Property) -> Result<(), ClientError> {
-        let mut props = self.raw.properties()?;
-        props.insert(key, value.into_value());
-        self.raw.set_properties(&props)?;
+        // The other properties are copied as encoded, not decoded and encoded again.
+        let value = value.into_value();
+        self.raw.marshalled_properties = Some(PrimitiveMap::encode_with(
+            self.raw.marshalled_properties.as_ref(),
+            key,
+            &value,
+        )?);
         Ok(())
     }
 
@@ -193,7 +197,11 @@ impl Message {
     ///
     /// The properties do not decode.
     pub fn property(&self, key: &str) -> Result<Option<PrimitiveValue>, ClientError> {
-        Ok(self.raw.properties()?.get(key).cloned())
+        // Only that entry is decoded.
+        match &self.raw.marshalled_properties {
+            Some(blob) => Ok(PrimitiveMap::lookup(blob, key)?),
+            None => Ok(None),
+        }
     }
 
     /// All properties.

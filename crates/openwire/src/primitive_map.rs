@@ -6,7 +6,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::reader::WireReader;
 use crate::writer::WireWriter;
-use crate::OpenWireError;
+use crate::{mutf8, OpenWireError};
 
 /// Strings shorter than this many UTF-16 units are written with tag 9 (`writeUTF`), longer ones
 /// with tag 13 (`Short.MAX_VALUE / 4`, as in `MarshallingSupport.marshalString`).
@@ -177,6 +177,142 @@ impl PrimitiveMap {
     }
 }
 
+/// The entries of a marshalled map, walked without decoding them: each entry's key as it is
+/// on the wire and where the entry and its value lie in the blob. What one property lookup or
+/// one property change needs, without building the whole map (a String per key, a Vec).
+struct RawEntries {
+    r: WireReader,
+    len: usize,
+    left: usize,
+}
+
+/// One entry of [`RawEntries`]: offsets into the blob.
+struct RawEntry {
+    key: Bytes,
+    start: usize,
+    value: usize,
+    end: usize,
+}
+
+impl RawEntries {
+    /// A negative count (Java's null map) is an empty map, as in [`PrimitiveMap::decode`].
+    fn new(blob: &Bytes) -> Result<Self, OpenWireError> {
+        let mut r = WireReader::new(blob.clone(), false);
+        let count = r.i32("map size")?;
+        let left = if count < 0 {
+            0
+        } else {
+            r.check_count(i64::from(count), 3, "map")?
+        };
+        Ok(Self {
+            r,
+            len: blob.len(),
+            left,
+        })
+    }
+
+    fn at(&self) -> usize {
+        self.len - self.r.remaining()
+    }
+
+    fn next_entry(&mut self) -> Result<Option<RawEntry>, OpenWireError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let start = self.at();
+        let key = self.r.utf_bytes("map key")?;
+        let value = self.at();
+        PrimitiveValue::skip(&mut self.r)?;
+        Ok(Some(RawEntry {
+            key,
+            start,
+            value,
+            end: self.at(),
+        }))
+    }
+}
+
+/// `key` as a map key is on the wire (modified UTF-8; the same bytes for plain ASCII).
+fn wire_key(key: &str) -> std::borrow::Cow<'_, [u8]> {
+    if mutf8::is_plain_ascii(key) {
+        std::borrow::Cow::Borrowed(key.as_bytes())
+    } else {
+        std::borrow::Cow::Owned(mutf8::encode(key))
+    }
+}
+
+impl PrimitiveMap {
+    /// The value of `key` (first match) in a marshalled map, decoding that value only: the
+    /// other entries are stepped over, their strings neither checked nor copied.
+    ///
+    /// # Errors
+    ///
+    /// The map's structure is damaged up to and including the entry found (truncation,
+    /// counts larger than the blob, unknown tags), or that entry's value does not decode.
+    pub fn lookup(blob: &Bytes, key: &str) -> Result<Option<PrimitiveValue>, OpenWireError> {
+        let wanted = wire_key(key);
+        let mut entries = RawEntries::new(blob)?;
+        while let Some(e) = entries.next_entry()? {
+            if *e.key == *wanted {
+                let mut r = WireReader::new(blob.slice(e.value..e.end), false);
+                return PrimitiveValue::read(&mut r).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// A marshalled map with `key` set to `value`: the first entry with that key is replaced
+    /// in place, or the entry is appended; every other entry is copied as it is. The same
+    /// map as decoding, [`insert`](Self::insert) and [`encode`](Self::encode) give, without
+    /// decoding the entries (`blob` `None`: no map yet).
+    ///
+    /// # Errors
+    ///
+    /// `blob`'s structure is damaged; the key or value cannot be encoded.
+    pub fn encode_with(
+        blob: Option<&Bytes>,
+        key: &str,
+        value: &PrimitiveValue,
+    ) -> Result<Bytes, OpenWireError> {
+        let wanted = wire_key(key);
+        let old = blob.cloned().unwrap_or_default();
+        let mut entries = if old.is_empty() {
+            None
+        } else {
+            Some(RawEntries::new(&old)?)
+        };
+        let count = entries.as_ref().map_or(0, |e| e.left);
+        let mut buf = BytesMut::with_capacity(old.len() + 6 + key.len() + value.size_hint());
+        let mut w = WireWriter::new(&mut buf, false);
+        // Rewritten below if the key is new.
+        w.i32(0);
+        let mut replaced = false;
+        if let Some(entries) = entries.as_mut() {
+            while let Some(e) = entries.next_entry()? {
+                if !replaced && *e.key == *wanted {
+                    replaced = true;
+                    w.raw(&old[e.start..e.value]);
+                    value.write(&mut w)?;
+                } else {
+                    w.raw(&old[e.start..e.end]);
+                }
+            }
+        }
+        if !replaced {
+            w.utf(key, "map key")?;
+            value.write(&mut w)?;
+        }
+        let total = if replaced { count } else { count + 1 };
+        let total = i32::try_from(total).map_err(|_| OpenWireError::TooLongToEncode {
+            what: "map",
+            length: total,
+        })?;
+        buf[..4].copy_from_slice(&total.to_be_bytes());
+        Ok(buf.freeze())
+    }
+}
+
 impl FromIterator<(String, PrimitiveValue)> for PrimitiveMap {
     fn from_iter<I: IntoIterator<Item = (String, PrimitiveValue)>>(iter: I) -> Self {
         let mut m = Self::new();
@@ -288,6 +424,48 @@ impl PrimitiveValue {
         })
     }
 
+    /// Steps over one tagged value, checking its structure (lengths, tags, nesting) but
+    /// not its strings, and copying nothing.
+    fn skip(r: &mut WireReader) -> Result<(), OpenWireError> {
+        let tag = r.u8("primitive tag")?;
+        let fixed = match tag {
+            0 => 0,
+            1 | 2 => 1,
+            3 | 4 => 2,
+            5 | 8 => 4,
+            6 | 7 => 8,
+            9 => usize::from(r.u16("string")?),
+            10 | 13 => {
+                let len = r.i32("byte[]")?;
+                r.check_count(i64::from(len), 1, "byte[]")?
+            }
+            11 | 12 => {
+                let (what, min_item) = if tag == 11 { ("map", 3) } else { ("list", 1) };
+                let count = r.i32(what)?;
+                if count < 0 && tag == 11 {
+                    return Ok(());
+                }
+                let n = r.check_count(i64::from(count), min_item, what)?;
+                r.enter()?;
+                for _ in 0..n {
+                    let step = if tag == 11 {
+                        r.utf_bytes("map key").and_then(|_| Self::skip(r))
+                    } else {
+                        Self::skip(r)
+                    };
+                    if let Err(e) = step {
+                        r.leave();
+                        return Err(e);
+                    }
+                }
+                r.leave();
+                return Ok(());
+            }
+            tag => return Err(OpenWireError::UnknownPrimitiveTag { tag }),
+        };
+        r.raw(fixed, "primitive value").map(drop)
+    }
+
     pub(crate) fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         let tag = self.tag();
         w.u8(tag);
@@ -324,6 +502,7 @@ impl PrimitiveValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn captured_int_property_encoding() {
@@ -374,6 +553,90 @@ mod tests {
             PrimitiveMap::decode(blob),
             Err(OpenWireError::LengthOutOfRange { .. })
         ));
+    }
+
+    fn value() -> impl Strategy<Value = PrimitiveValue> {
+        let leaf = prop_oneof![
+            Just(PrimitiveValue::Null),
+            any::<bool>().prop_map(PrimitiveValue::Boolean),
+            any::<i8>().prop_map(PrimitiveValue::Byte),
+            any::<u16>().prop_map(PrimitiveValue::Char),
+            any::<i16>().prop_map(PrimitiveValue::Short),
+            any::<i32>().prop_map(PrimitiveValue::Int),
+            any::<i64>().prop_map(PrimitiveValue::Long),
+            (-1e9f64..1e9).prop_map(PrimitiveValue::Double),
+            (-1e6f32..1e6).prop_map(PrimitiveValue::Float),
+            "[a-zé\\x00€]{0,6}".prop_map(PrimitiveValue::String),
+            proptest::collection::vec(any::<u8>(), 0..5)
+                .prop_map(|v| PrimitiveValue::Bytes(Bytes::from(v))),
+        ];
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(PrimitiveValue::List),
+                proptest::collection::vec(("[a-c]", inner), 0..3)
+                    .prop_map(|kv| PrimitiveValue::Map(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Keys that collide often, one of them non-ASCII and one with a NUL (two bytes in
+    /// modified UTF-8).
+    const KEYS: [&str; 5] = ["a", "ts", "é", "k\u{0}", "JMSXGroupID"];
+
+    proptest! {
+        /// `lookup` and `encode_with` on the wire bytes agree with decoding the whole map.
+        #[test]
+        fn raw_lookup_and_insert_agree_with_the_decoded_map(
+            entries in proptest::collection::vec((0..KEYS.len(), value()), 0..5),
+            key in 0..KEYS.len(),
+            new in value(),
+        ) {
+            let map: PrimitiveMap =
+                entries.into_iter().map(|(k, v)| (KEYS[k].to_string(), v)).collect();
+            let blob = map.encode().unwrap();
+            for k in KEYS {
+                prop_assert_eq!(PrimitiveMap::lookup(&blob, k).unwrap(), map.get(k).cloned());
+            }
+            let mut changed = map.clone();
+            changed.insert(KEYS[key], new.clone());
+            prop_assert_eq!(
+                PrimitiveMap::encode_with(Some(&blob), KEYS[key], &new).unwrap(),
+                changed.encode().unwrap()
+            );
+            // Any truncation: an error or an answer, never a panic.
+            for cut in 0..blob.len() {
+                let short = blob.slice(..cut);
+                let _ = PrimitiveMap::lookup(&short, KEYS[key]);
+                let _ = PrimitiveMap::encode_with(Some(&short), KEYS[key], &new);
+            }
+        }
+    }
+
+    #[test]
+    fn raw_insert_without_a_map_and_with_duplicate_keys() {
+        let one = PrimitiveMap::encode_with(None, "ts", &PrimitiveValue::Long(7)).unwrap();
+        let mut m = PrimitiveMap::new();
+        m.insert("ts", PrimitiveValue::Long(7));
+        assert_eq!(one, m.encode().unwrap());
+        // Two entries named "a" (Java never writes that, a peer may): the first is the one
+        // found and the one replaced, as in the decoded map.
+        let dup = Bytes::from_static(&[
+            0, 0, 0, 2, 0, 1, b'a', 5, 0, 0, 0, 1, 0, 1, b'a', 5, 0, 0, 0, 2,
+        ]);
+        assert_eq!(
+            PrimitiveMap::lookup(&dup, "a").unwrap(),
+            Some(PrimitiveValue::Int(1))
+        );
+        let mut decoded = PrimitiveMap::decode(dup.clone()).unwrap();
+        decoded.insert("a", PrimitiveValue::Int(3));
+        assert_eq!(
+            PrimitiveMap::encode_with(Some(&dup), "a", &PrimitiveValue::Int(3)).unwrap(),
+            decoded.encode().unwrap()
+        );
+        // A count beyond the blob is refused before anything is read.
+        let huge = Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 1, b'a', 0]);
+        assert!(PrimitiveMap::lookup(&huge, "a").is_err());
+        assert!(PrimitiveMap::encode_with(Some(&huge), "a", &PrimitiveValue::Null).is_err());
     }
 
     #[test]

@@ -137,7 +137,7 @@ impl WireReader {
     }
 
     /// `uint16 length` + modified UTF-8 (`readUTF`), the encoded bytes.
-    fn utf_bytes(&mut self, what: &'static str) -> Result<Bytes, OpenWireError> {
+    pub(crate) fn utf_bytes(&mut self, what: &'static str) -> Result<Bytes, OpenWireError> {
         let len = usize::from(self.u16(what)?);
         self.check_count(len as i64, 1, what)?;
         self.raw(len, what)

@@ -207,18 +207,20 @@ pub fn to_broker(m: &openwire::Message) -> Result<Message, MessageMappingError> 
     if m.marshalled_properties.is_some() {
         let props = m.properties()?.into_entries();
         properties_kept = !props.is_empty();
-        out.properties.reserve_exact(props.len());
-        // Names and string values move over, no copies.
-        for (k, v) in props {
-            properties_kept &= !matches!(v, PrimitiveValue::Char(_))
-                && !k.starts_with(INTERNAL_PREFIX)
-                && k != "JMSXGroupID"
-                && k != "JMSXGroupSeq";
-            match property_from_wire(v) {
-                Some(p) => out.properties.push((k, p)),
-                None => properties_kept = false,
-            }
-        }
+        // Names and string values move over, no copies; the decoded list's allocation
+        // is reused for the broker's (an in-place collect).
+        out.properties = props
+            .into_iter()
+            .filter_map(|(k, v)| {
+                properties_kept &= !matches!(v, PrimitiveValue::Char(_))
+                    && !k.starts_with(INTERNAL_PREFIX)
+                    && k != "JMSXGroupID"
+                    && k != "JMSXGroupSeq";
+                let p = property_from_wire(v);
+                properties_kept &= p.is_some();
+                Some((k, p?))
+            })
+            .collect();
     }
     if let Some(g) = &m.group_id {
         out.set_property("JMSXGroupID", PropertyValue::String(g.clone()));
