@@ -502,7 +502,6 @@ impl PrimitiveValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn captured_int_property_encoding() {
@@ -553,63 +552,6 @@ mod tests {
             PrimitiveMap::decode(blob),
             Err(OpenWireError::LengthOutOfRange { .. })
         ));
-    }
-
-    fn value() -> impl Strategy<Value = PrimitiveValue> {
-        let leaf = prop_oneof![
-            Just(PrimitiveValue::Null),
-            any::<bool>().prop_map(PrimitiveValue::Boolean),
-            any::<i8>().prop_map(PrimitiveValue::Byte),
-            any::<u16>().prop_map(PrimitiveValue::Char),
-            any::<i16>().prop_map(PrimitiveValue::Short),
-            any::<i32>().prop_map(PrimitiveValue::Int),
-            any::<i64>().prop_map(PrimitiveValue::Long),
-            (-1e9f64..1e9).prop_map(PrimitiveValue::Double),
-            (-1e6f32..1e6).prop_map(PrimitiveValue::Float),
-            "[a-zé\\x00€]{0,6}".prop_map(PrimitiveValue::String),
-            proptest::collection::vec(any::<u8>(), 0..5)
-                .prop_map(|v| PrimitiveValue::Bytes(Bytes::from(v))),
-        ];
-        leaf.prop_recursive(2, 8, 3, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..3).prop_map(PrimitiveValue::List),
-                proptest::collection::vec(("[a-c]", inner), 0..3)
-                    .prop_map(|kv| PrimitiveValue::Map(kv.into_iter().collect())),
-            ]
-        })
-    }
-
-    /// Keys that collide often, one of them non-ASCII and one with a NUL (two bytes in
-    /// modified UTF-8).
-    const KEYS: [&str; 5] = ["a", "ts", "é", "k\u{0}", "JMSXGroupID"];
-
-    proptest! {
-        /// `lookup` and `encode_with` on the wire bytes agree with decoding the whole map.
-        #[test]
-        fn raw_lookup_and_insert_agree_with_the_decoded_map(
-            entries in proptest::collection::vec((0..KEYS.len(), value()), 0..5),
-            key in 0..KEYS.len(),
-            new in value(),
-        ) {
-            let map: PrimitiveMap =
-                entries.into_iter().map(|(k, v)| (KEYS[k].to_string(), v)).collect();
-            let blob = map.encode().unwrap();
-            for k in KEYS {
-                prop_assert_eq!(PrimitiveMap::lookup(&blob, k).unwrap(), map.get(k).cloned());
-            }
-            let mut changed = map.clone();
-            changed.insert(KEYS[key], new.clone());
-            prop_assert_eq!(
-                PrimitiveMap::encode_with(Some(&blob), KEYS[key], &new).unwrap(),
-                changed.encode().unwrap()
-            );
-            // Any truncation: an error or an answer, never a panic.
-            for cut in 0..blob.len() {
-                let short = blob.slice(..cut);
-                let _ = PrimitiveMap::lookup(&short, KEYS[key]);
-                let _ = PrimitiveMap::encode_with(Some(&short), KEYS[key], &new);
-            }
-        }
     }
 
     #[test]

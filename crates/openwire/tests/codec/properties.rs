@@ -268,3 +268,37 @@ fn corrupted_captured_frames_never_panic() {
         }
     }
 }
+
+/// Keys that collide often, one of them non-ASCII and one with a NUL (two bytes in modified
+/// UTF-8).
+const KEYS: [&str; 5] = ["a", "ts", "é", "k\u{0}", "JMSXGroupID"];
+
+proptest! {
+    /// `PrimitiveMap::lookup` and `encode_with` on the wire bytes agree with decoding the
+    /// whole map.
+    #[test]
+    fn raw_lookup_and_insert_agree_with_the_decoded_map(
+        entries in prop::collection::vec((0..KEYS.len(), value()), 0..5),
+        key in 0..KEYS.len(),
+        new in value(),
+    ) {
+        let map: PrimitiveMap =
+            entries.into_iter().map(|(k, v)| (KEYS[k].to_string(), v)).collect();
+        let blob = map.encode().unwrap();
+        for k in KEYS {
+            prop_assert_eq!(PrimitiveMap::lookup(&blob, k).unwrap(), map.get(k).cloned());
+        }
+        let mut changed = map.clone();
+        changed.insert(KEYS[key], new.clone());
+        prop_assert_eq!(
+            PrimitiveMap::encode_with(Some(&blob), KEYS[key], &new).unwrap(),
+            changed.encode().unwrap()
+        );
+        // Any truncation: an error or an answer, never a panic.
+        for cut in 0..blob.len() {
+            let short = blob.slice(..cut);
+            let _ = PrimitiveMap::lookup(&short, KEYS[key]);
+            let _ = PrimitiveMap::encode_with(Some(&short), KEYS[key], &new);
+        }
+    }
+}
