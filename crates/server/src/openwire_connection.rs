@@ -227,6 +227,25 @@ pub(crate) fn check_per_connection(held: usize, limit: usize, what: &str) -> Res
     Ok(())
 }
 
+/// What a send is answered with once the broker has it (`producer_ack`: the window credit
+/// of an asynchronous send, if the producer has a window).
+fn send_answer(
+    result: Result<(), BrokerError>,
+    correlation: i32,
+    required: bool,
+    producer_ack: Option<Command>,
+) -> Option<Command> {
+    match result {
+        Ok(()) if required => Some(Command::response(correlation)),
+        Ok(()) => producer_ack,
+        Err(e) if required => Some(broker_exception(correlation, &e)),
+        Err(e) => {
+            tracing::error!(error = %e, "asynchronous send failed");
+            None
+        }
+    }
+}
+
 fn exception(correlation: i32, class: &str, message: impl Into<String>) -> Command {
     Command::exception_response(correlation, class, message)
 }
@@ -432,20 +451,31 @@ impl Session {
         }
     }
 
+    /// Gives `size` bytes of window back to a producer now. ProducerAcks of one producer
+    /// that wait for the same write leave as one (the client adds the sizes to its window
+    /// either way): one frame to encode here and to decode there instead of one per
+    /// message, and no command built for the ones merged.
+    fn ack_producer(&mut self, producer_id: Option<openwire::ProducerId>, size: i32) {
+        if self.replies.is_empty() {
+            if let Some(Command::ProducerAck(queued)) = self.answered.back_mut() {
+                if queued.producer_id == producer_id {
+                    queued.size = queued.size.saturating_add(size);
+                    return;
+                }
+            }
+        }
+        self.reply(Some(Command::ProducerAck(Box::new(
+            openwire::ProducerAck {
+                producer_id,
+                size,
+                ..Default::default()
+            },
+        ))));
+    }
+
     fn reply(&mut self, command: Option<Command>) {
         if let Some(c) = command {
             if self.replies.is_empty() {
-                // ProducerAcks of one producer that wait for the same write leave as one
-                // (the client adds the sizes to its window either way): one frame to
-                // encode here and to decode there instead of one per message.
-                if let (Some(Command::ProducerAck(queued)), Command::ProducerAck(next)) =
-                    (self.answered.back_mut(), &c)
-                {
-                    if queued.producer_id == next.producer_id {
-                        queued.size = queued.size.saturating_add(next.size);
-                        return;
-                    }
-                }
                 self.answered.push_back(c);
             } else {
                 self.replies
@@ -820,16 +850,6 @@ impl Session {
             // Clients never publish advisories; drop them rather than confuse our own.
             converted.persistent = false;
         }
-        // The producer id moves into the ack once the message is not needed any more.
-        let producer_ack = |producer_id: Option<openwire::ProducerId>| {
-            (window > 0 && !required).then(|| {
-                Command::ProducerAck(Box::new(openwire::ProducerAck {
-                    producer_id,
-                    size,
-                    ..Default::default()
-                }))
-            })
-        };
         match &message.transaction_id {
             Some(TransactionId::Local(tx)) => {
                 let key = tx.value.to_string();
@@ -838,7 +858,9 @@ impl Session {
                     .or_default()
                     .sends
                     .push(converted);
-                self.reply(producer_ack(message.producer_id.take()));
+                if window > 0 && !required {
+                    self.ack_producer(message.producer_id.take(), size);
+                }
                 self.respond(correlation, required);
                 return Ok(());
             }
@@ -869,25 +891,30 @@ impl Session {
             }
             _ => self.broker.submit(converted),
         };
-        let producer_ack = producer_ack(message.producer_id.take());
-        let answer = move |result: Result<(), BrokerError>| match result {
-            Ok(()) if required => Some(Command::response(correlation)),
-            Ok(()) => producer_ack,
-            Err(e) if required => Some(broker_exception(correlation, &e)),
-            Err(e) => {
-                tracing::error!(error = %e, "asynchronous send failed");
-                None
-            }
-        };
+        let producer_id = message.producer_id.take();
         if self.replies.is_empty() {
             // Not stored (or already durable): answered now, nothing to wait for.
             if let Some(result) = (&mut done).now_or_never() {
-                self.reply(answer(result));
+                if result.is_ok() && !required {
+                    if window > 0 {
+                        self.ack_producer(producer_id, size);
+                    }
+                } else {
+                    self.reply(send_answer(result, correlation, required, None));
+                }
                 return Ok(());
             }
         }
-        self.replies
-            .push_back(Box::pin(async move { answer(done.await) }));
+        let producer_ack = (window > 0 && !required).then(|| {
+            Command::ProducerAck(Box::new(openwire::ProducerAck {
+                producer_id,
+                size,
+                ..Default::default()
+            }))
+        });
+        self.replies.push_back(Box::pin(async move {
+            send_answer(done.await, correlation, required, producer_ack)
+        }));
         Ok(())
     }
 
