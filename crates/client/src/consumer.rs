@@ -221,7 +221,7 @@ impl Consumer {
                 }
                 continue;
             };
-            let mut message = Message::from_raw(raw);
+            let mut message = Message::from_boxed(raw);
             message.redelivery_counter = dispatch.redelivery_counter;
             let id = message.raw.message_id.clone();
             let destination = dispatch
@@ -245,7 +245,7 @@ impl Consumer {
                 AckMode::DupsOk => self.add_pending(id)?,
                 AckMode::Client | AckMode::Individual | AckMode::Transacted => {
                     // Kept for rollback/recover redelivery.
-                    dispatch.message = Some((*message.raw).clone());
+                    dispatch.message = Some(message.raw.clone());
                     let delivery =
                         self.session
                             .delivered(&self.id, &destination, dispatch, generation);

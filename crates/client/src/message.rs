@@ -77,11 +77,7 @@ impl Property for PrimitiveValue {
 
 impl Message {
     fn of(raw: openwire::Message) -> Message {
-        Message {
-            raw: Box::new(raw),
-            redelivery_counter: 0,
-            ack: None,
-        }
+        Message::from_boxed(Box::new(raw))
     }
 
     /// A message without a body (`ActiveMQMessage`).
@@ -121,6 +117,15 @@ impl Message {
     /// Wraps a decoded OpenWire message.
     pub fn from_raw(raw: openwire::Message) -> Message {
         Message::of(raw)
+    }
+
+    /// Wraps a decoded OpenWire message that is boxed already (a dispatch's).
+    pub(crate) fn from_boxed(raw: Box<openwire::Message>) -> Message {
+        Message {
+            raw,
+            redelivery_counter: 0,
+            ack: None,
+        }
     }
 
     /// The OpenWire message (all JMS headers as fields).

@@ -247,7 +247,7 @@ mod tests {
             Command::MessageDispatch(Box::new(MessageDispatch {
                 consumer_id: Some(consumer),
                 destination: Some(destination),
-                message: Some(message),
+                message: Some(Box::new(message)),
                 redelivery_counter: 2,
                 ..Default::default()
             }))

@@ -182,77 +182,72 @@ impl Message {
     }
 
     pub(crate) fn read_body(kind: MessageKind, r: &mut WireReader) -> Result<Self, OpenWireError> {
+        let mut m = Message::new(kind);
+        m.read_fields(r)?;
+        Ok(m)
+    }
+
+    /// [`read_body`](Self::read_body) straight into a box.
+    pub(crate) fn read_boxed(
+        kind: MessageKind,
+        r: &mut WireReader,
+    ) -> Result<Box<Self>, OpenWireError> {
+        let mut m = Box::new(Message::new(kind));
+        m.read_fields(r)?;
+        Ok(m)
+    }
+
+    /// Decodes the fields after the type byte into `self` (whose `kind` is set), in place:
+    /// a message is ~800 bytes, and building it as a value and then moving it into its box
+    /// and its dispatch copied it several times per decode.
+    fn read_fields(&mut self, r: &mut WireReader) -> Result<(), OpenWireError> {
         let start = r.rest().clone();
         let at = |r: &WireReader| start.len() - r.remaining();
-        let command_id = read(r)?;
-        let response_required = read(r)?;
-        let producer_id = read(r)?;
-        let destination = read(r)?;
-        let transaction_id = read(r)?;
-        let original_destination = read(r)?;
-        let message_id: Option<MessageId> = read(r)?;
+        self.command_id = read(r)?;
+        self.response_required = read(r)?;
+        self.producer_id = read(r)?;
+        self.destination = read(r)?;
+        self.transaction_id = read(r)?;
+        self.original_destination = read(r)?;
+        self.message_id = read(r)?;
         // The id's last field; only meaningful when there is an id.
-        let broker_sequence_at = at(r).checked_sub(8).filter(|_| message_id.is_some());
-        let original_transaction_id = read(r)?;
-        let group_id = read(r)?;
-        let group_sequence = read(r)?;
-        let correlation_id = read(r)?;
-        let persistent = read(r)?;
-        let expiration = read(r)?;
-        let priority = read(r)?;
-        let reply_to = read(r)?;
-        let timestamp = read(r)?;
-        let jms_type = read(r)?;
-        let content = read(r)?;
-        let marshalled_properties = read(r)?;
-        let data_structure = read(r)?;
-        let target_consumer_id = read(r)?;
-        let compressed = read(r)?;
+        let broker_sequence_at = at(r).checked_sub(8).filter(|_| self.message_id.is_some());
+        self.original_transaction_id = read(r)?;
+        self.group_id = read(r)?;
+        self.group_sequence = read(r)?;
+        self.correlation_id = read(r)?;
+        self.persistent = read(r)?;
+        self.expiration = read(r)?;
+        self.priority = read(r)?;
+        self.reply_to = read(r)?;
+        self.timestamp = read(r)?;
+        self.jms_type = read(r)?;
+        self.content = read(r)?;
+        self.marshalled_properties = read(r)?;
+        self.data_structure = read(r)?;
+        self.target_consumer_id = read(r)?;
+        self.compressed = read(r)?;
         let redelivery_counter_at = at(r);
-        let mut m = Self {
-            kind,
-            command_id,
-            response_required,
-            producer_id,
-            destination,
-            transaction_id,
-            original_destination,
-            message_id,
-            original_transaction_id,
-            group_id,
-            group_sequence,
-            correlation_id,
-            persistent,
-            expiration,
-            priority,
-            reply_to,
-            timestamp,
-            jms_type,
-            content,
-            marshalled_properties,
-            data_structure,
-            target_consumer_id,
-            compressed,
-            redelivery_counter: read(r)?,
-            broker_path: read(r)?,
-            arrival: read(r)?,
-            user_id: read(r)?,
-            received_by_df_bridge: read(r)?,
-            droppable: read(r)?,
-            cluster: read(r)?,
-            broker_in_time: read(r)?,
-            broker_out_time: read(r)?,
-            jmsx_group_first_for_consumer: read(r)?,
-            blob: None,
-            received: ReceivedForm::default(),
+        self.redelivery_counter = read(r)?;
+        self.broker_path = read(r)?;
+        self.arrival = read(r)?;
+        self.user_id = read(r)?;
+        self.received_by_df_bridge = read(r)?;
+        self.droppable = read(r)?;
+        self.cluster = read(r)?;
+        self.broker_in_time = read(r)?;
+        self.broker_out_time = read(r)?;
+        self.jmsx_group_first_for_consumer = read(r)?;
+        let kind = self.kind;
+        self.blob = if kind == MessageKind::Blob {
+            Some(BlobFields::read_body(r)?)
+        } else {
+            None
         };
-        if kind == MessageKind::Blob {
-            m.blob = Some(BlobFields::read_body(r)?);
-        }
-        m.received = ReceivedForm::new(broker_sequence_at.and_then(|b| {
+        self.received = ReceivedForm::new(broker_sequence_at.and_then(|b| {
             EncodedMessage::new(kind, start.slice(..at(r)), b, redelivery_counter_at)
         }));
-        Ok(m)
+        Ok(())
     }
 
     pub(crate) fn write_body(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
@@ -420,16 +415,27 @@ impl Message {
     }
 }
 
-impl Nested for Message {
-    fn read_typed(type_code: u8, r: &mut WireReader) -> Result<Self, OpenWireError> {
+impl Message {
+    /// The kind of a nested message's type byte, or why it is not one.
+    fn nested_kind(type_code: u8) -> Result<MessageKind, OpenWireError> {
         match MessageKind::from_type_code(type_code) {
-            Some(kind) => Self::read_body(kind, r),
+            Some(kind) => Ok(kind),
             None if DataStructure::is_known_type(type_code) => Err(OpenWireError::UnexpectedType {
                 expected: "Message",
                 found: type_code,
             }),
             None => Err(OpenWireError::UnknownType { type_code }),
         }
+    }
+}
+
+impl Nested for Message {
+    fn read_typed(type_code: u8, r: &mut WireReader) -> Result<Self, OpenWireError> {
+        Self::read_body(Self::nested_kind(type_code)?, r)
+    }
+
+    fn read_typed_boxed(type_code: u8, r: &mut WireReader) -> Result<Box<Self>, OpenWireError> {
+        Self::read_boxed(Self::nested_kind(type_code)?, r)
     }
 
     fn type_code(&self) -> u8 {

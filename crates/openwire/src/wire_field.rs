@@ -31,6 +31,11 @@ pub(crate) trait WireField: Sized {
 pub(crate) trait Nested: Sized {
     /// Decodes the body of a structure whose type byte was `type_code`.
     fn read_typed(type_code: u8, r: &mut WireReader) -> Result<Self, OpenWireError>;
+    /// The same, into a box (a large structure may decode in place there instead of being
+    /// moved into it).
+    fn read_typed_boxed(type_code: u8, r: &mut WireReader) -> Result<Box<Self>, OpenWireError> {
+        Self::read_typed(type_code, r).map(Box::new)
+    }
     /// The type byte this value is written with.
     fn type_code(&self) -> u8;
     /// Encodes the body (everything after the type byte).
@@ -39,7 +44,7 @@ pub(crate) trait Nested: Sized {
 
 impl<T: Nested> Nested for Box<T> {
     fn read_typed(type_code: u8, r: &mut WireReader) -> Result<Self, OpenWireError> {
-        T::read_typed(type_code, r).map(Box::new)
+        T::read_typed_boxed(type_code, r)
     }
     fn type_code(&self) -> u8 {
         (**self).type_code()

@@ -1401,7 +1401,7 @@ impl Session {
                 Command::MessageDispatch(Box::new(MessageDispatch {
                     consumer_id: Some(c.id.clone()),
                     destination: Some(c.info.destination.clone().unwrap_or_default()),
-                    message: Some(message),
+                    message: Some(Box::new(message)),
                     redelivery_counter: redeliveries,
                     ..Default::default()
                 }))
@@ -1460,7 +1460,7 @@ fn dispatch(
     Command::MessageDispatch(Box::new(MessageDispatch {
         consumer_id: Some(consumer.clone()),
         destination: Some(destination.clone()),
-        message,
+        message: message.map(Box::new),
         redelivery_counter,
         ..Default::default()
     }))

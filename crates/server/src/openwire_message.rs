@@ -546,7 +546,7 @@ mod encoded_tests {
         Command::MessageDispatch(Box::new(MessageDispatch {
             consumer_id: Some(consumer.clone()),
             destination: Some(openwire::Destination::queue("q")),
-            message: Some(to_openwire(d, 77).unwrap()),
+            message: Some(Box::new(to_openwire(d, 77).unwrap())),
             redelivery_counter: 2,
             ..Default::default()
         }))

@@ -20,8 +20,9 @@ wire_struct! {
         pub consumer_id: Option<ConsumerId>,
         /// The message's actual destination.
         pub destination: Option<Destination>,
-        /// The message.
-        pub message: Option<Message>,
+        /// The message. Boxed: the dispatch stays small, and the message decodes in place
+        /// in its box and is handed on without being copied.
+        pub message: Option<Box<Message>>,
         /// What the app sees (JMSRedelivered = counter > 0).
         pub redelivery_counter: i32,
     }

@@ -119,7 +119,7 @@ macro_rules! commands {
                     1 => Ok(Self::WireFormatInfo(WireFormatInfo::read_body(r)?)),
                     $( $code => Ok(Self::$variant(<$ty as Body>::read(r)?)), )*
                     c => match MessageKind::from_type_code(c) {
-                        Some(kind) => Ok(Self::Message(Box::new(Message::read_body(kind, r)?))),
+                        Some(kind) => Ok(Self::Message(Message::read_boxed(kind, r)?)),
                         None => Err(OpenWireError::UnknownType { type_code: c }),
                     },
                 }

@@ -218,7 +218,7 @@ proptest! {
         let cmd = Command::MessageDispatch(Box::new(MessageDispatch {
             consumer_id: Some(ConsumerId { connection_id: "ID:c".into(), session_id: 1, value: 2 }),
             destination: m.destination.clone(),
-            message: Some(m),
+            message: Some(Box::new(m)),
             redelivery_counter: redeliveries,
             ..MessageDispatch::default()
         }));
