@@ -27,9 +27,11 @@ pub fn encoded_len(s: &str) -> usize {
 
 /// ASCII without NUL: the same bytes in UTF-8 and modified UTF-8 (ids, names, most text).
 pub(crate) fn is_plain_ascii(s: &str) -> bool {
-    // One pass over 1..=127, which the compiler vectorizes; `is_ascii` and then a memchr
-    // for NUL was two, and the memchr call alone cost more than the check on short ids.
-    s.bytes().all(|b| b.wrapping_sub(1) < 0x7f)
+    // One pass over 1..=127 without an early exit, which the compiler vectorizes
+    // (`all` would stop at the first miss, byte by byte); `is_ascii` and then a memchr for
+    // NUL was two passes, and the memchr call alone cost more than the check on short ids.
+    s.bytes()
+        .fold(true, |plain, b| plain & (b.wrapping_sub(1) < 0x7f))
 }
 
 /// Appends `s` in modified UTF-8 (no length prefix).

@@ -143,9 +143,24 @@ impl WireReader {
         self.raw(len, what)
     }
 
+    /// `uint16 length` + modified UTF-8 (`readUTF`), the encoded bytes handed to `f` in
+    /// place (no shared slice of the frame is made, which costs two atomic reference
+    /// count updates).
+    fn with_utf<T>(
+        &mut self,
+        what: &'static str,
+        f: impl FnOnce(&[u8]) -> Result<T, OpenWireError>,
+    ) -> Result<T, OpenWireError> {
+        let len = usize::from(self.u16(what)?);
+        self.need(len, what)?;
+        let v = f(&self.buf[..len])?;
+        self.buf.advance(len);
+        Ok(v)
+    }
+
     /// `uint16 length` + modified UTF-8 (`readUTF`).
     pub(crate) fn utf(&mut self, what: &'static str) -> Result<String, OpenWireError> {
-        mutf8::decode(&self.utf_bytes(what)?)
+        self.with_utf(what, mutf8::decode)
     }
 
     /// `int32 length` + modified UTF-8 (`readUTF8`, big strings and text bodies).
@@ -172,7 +187,7 @@ impl WireReader {
         if !self.bool(what)? {
             return Ok(None);
         }
-        IdStr::decode(&self.utf_bytes(what)?).map(Some)
+        self.with_utf(what, IdStr::decode).map(Some)
     }
 
     /// Loose nullable byte array: `bool notNull` [+ `int32 length` + bytes].
