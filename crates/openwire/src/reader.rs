@@ -152,7 +152,7 @@ impl WireReader {
         f: impl FnOnce(&[u8]) -> Result<T, OpenWireError>,
     ) -> Result<T, OpenWireError> {
         let len = usize::from(self.u16(what)?);
-        self.need(len, what)?;
+        self.check_count(len as i64, 1, what)?;
         let v = f(&self.buf[..len])?;
         self.buf.advance(len);
         Ok(v)
