@@ -204,6 +204,8 @@ impl RawEntries {
         } else {
             r.check_count(i64::from(count), 3, "map")?
         };
+        // The map itself is a nesting level, as in `PrimitiveMap::read`.
+        r.enter()?;
         Ok(Self {
             r,
             len: blob.len(),
@@ -233,29 +235,56 @@ impl RawEntries {
     }
 }
 
-/// `key` as a map key is on the wire (modified UTF-8; the same bytes for plain ASCII).
-fn wire_key(key: &str) -> std::borrow::Cow<'_, [u8]> {
-    if mutf8::is_plain_ascii(key) {
-        std::borrow::Cow::Borrowed(key.as_bytes())
-    } else {
-        std::borrow::Cow::Owned(mutf8::encode(key))
+/// A key to find among the raw entries: its bytes as Java writes them (modified UTF-8; the
+/// same bytes for plain ASCII).
+struct WantedKey<'a> {
+    key: &'a str,
+    wire: std::borrow::Cow<'a, [u8]>,
+}
+
+impl<'a> WantedKey<'a> {
+    fn new(key: &'a str) -> Self {
+        let wire = if mutf8::is_plain_ascii(key) {
+            std::borrow::Cow::Borrowed(key.as_bytes())
+        } else {
+            std::borrow::Cow::Owned(mutf8::encode(key))
+        };
+        Self { key, wire }
+    }
+
+    /// Whether the key on the wire is this one. The same bytes are; other bytes that are
+    /// not plain ASCII may still spell it (the decoder also takes standard UTF-8 and
+    /// over-long forms, as peers other than Java write them), so those are decoded and
+    /// compared as text, with the decoder's error if they do not decode.
+    fn matches(&self, raw: &[u8]) -> Result<bool, OpenWireError> {
+        if *raw == *self.wire {
+            return Ok(true);
+        }
+        if raw.iter().all(|b| b.wrapping_sub(1) < 0x7f) {
+            return Ok(false);
+        }
+        Ok(mutf8::decode(raw)? == self.key)
     }
 }
 
 impl PrimitiveMap {
     /// The value of `key` (first match) in a marshalled map, decoding that value only: the
-    /// other entries are stepped over, their strings neither checked nor copied.
+    /// other entries are stepped over with the decoder's structure checks (lengths, counts,
+    /// tags, nesting), but their strings are neither validated nor copied, and entries after
+    /// the one found are not read.
     ///
     /// # Errors
     ///
     /// The map's structure is damaged up to and including the entry found (truncation,
     /// counts larger than the blob, unknown tags), or that entry's value does not decode.
     pub fn lookup(blob: &Bytes, key: &str) -> Result<Option<PrimitiveValue>, OpenWireError> {
-        let wanted = wire_key(key);
+        let wanted = WantedKey::new(key);
         let mut entries = RawEntries::new(blob)?;
         while let Some(e) = entries.next_entry()? {
-            if *e.key == *wanted {
+            if wanted.matches(&e.key)? {
                 let mut r = WireReader::new(blob.slice(e.value..e.end), false);
+                // Inside the map: one nesting level down, as when the whole map decodes.
+                r.enter()?;
                 return PrimitiveValue::read(&mut r).map(Some);
             }
         }
@@ -275,12 +304,11 @@ impl PrimitiveMap {
         key: &str,
         value: &PrimitiveValue,
     ) -> Result<Bytes, OpenWireError> {
-        let wanted = wire_key(key);
+        let wanted = WantedKey::new(key);
         let old = blob.cloned().unwrap_or_default();
-        let mut entries = if old.is_empty() {
-            None
-        } else {
-            Some(RawEntries::new(&old)?)
+        let mut entries = match blob {
+            Some(b) => Some(RawEntries::new(b)?),
+            None => None,
         };
         let count = entries.as_ref().map_or(0, |e| e.left);
         let mut buf = BytesMut::with_capacity(old.len() + 6 + key.len() + value.size_hint());
@@ -290,7 +318,7 @@ impl PrimitiveMap {
         let mut replaced = false;
         if let Some(entries) = entries.as_mut() {
             while let Some(e) = entries.next_entry()? {
-                if !replaced && *e.key == *wanted {
+                if !replaced && wanted.matches(&e.key)? {
                     replaced = true;
                     w.raw(&old[e.start..e.value]);
                     value.write(&mut w)?;
@@ -427,21 +455,29 @@ impl PrimitiveValue {
     /// Steps over one tagged value, checking its structure (lengths, tags, nesting) but
     /// not its strings, and copying nothing.
     fn skip(r: &mut WireReader) -> Result<(), OpenWireError> {
-        let tag = r.u8("primitive tag")?;
-        let fixed = match tag {
-            0 => 0,
-            1 | 2 => 1,
-            3 | 4 => 2,
-            5 | 8 => 4,
-            6 | 7 => 8,
-            9 => usize::from(r.u16("string")?),
-            10 | 13 => {
-                let len = r.i32("byte[]")?;
-                r.check_count(i64::from(len), 1, "byte[]")?
+        // The same reads, checks and error kinds as `read`, without building the value.
+        let tag = r.rest().first().copied();
+        match tag {
+            Some(9) => {
+                r.u8("primitive tag")?;
+                r.utf_bytes("string").map(drop)
             }
-            11 | 12 => {
-                let (what, min_item) = if tag == 11 { ("map", 3) } else { ("list", 1) };
-                let count = r.i32(what)?;
+            Some(10) => {
+                r.u8("primitive tag")?;
+                r.i32_prefixed("byte[]").map(drop)
+            }
+            Some(13) => {
+                r.u8("primitive tag")?;
+                r.i32_prefixed("big string").map(drop)
+            }
+            Some(tag @ (11 | 12)) => {
+                r.u8("primitive tag")?;
+                let (size, what, min_item) = if tag == 11 {
+                    ("map size", "map", 3)
+                } else {
+                    ("list size", "list", 1)
+                };
+                let count = r.i32(size)?;
                 if count < 0 && tag == 11 {
                     return Ok(());
                 }
@@ -459,11 +495,11 @@ impl PrimitiveValue {
                     }
                 }
                 r.leave();
-                return Ok(());
+                Ok(())
             }
-            tag => return Err(OpenWireError::UnknownPrimitiveTag { tag }),
-        };
-        r.raw(fixed, "primitive value").map(drop)
+            // Fixed-size values (or a missing or unknown tag): `read` builds nothing there.
+            _ => Self::read(r).map(drop),
+        }
     }
 
     pub(crate) fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
@@ -579,6 +615,70 @@ mod tests {
         let huge = Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 1, b'a', 0]);
         assert!(PrimitiveMap::lookup(&huge, "a").is_err());
         assert!(PrimitiveMap::encode_with(Some(&huge), "a", &PrimitiveValue::Null).is_err());
+    }
+
+    /// Keys spelled in other bytes than Java's (standard UTF-8 for a supplementary
+    /// character, a raw NUL, an over-long form) are found and replaced as the decoded
+    /// map finds and replaces them.
+    #[test]
+    fn raw_lookup_matches_keys_by_text() {
+        let keys: [&[u8]; 4] = [&[0xf0, 0x9f, 0x98, 0x80], &[b'k', 0], &[0xc1, 0xa1], b"ts"];
+        for raw_key in keys {
+            let mut blob = vec![0, 0, 0, 2];
+            for (key, v) in [(raw_key, 1u8), (b"x".as_slice(), 2)] {
+                blob.extend_from_slice(&u16::try_from(key.len()).unwrap().to_be_bytes());
+                blob.extend_from_slice(key);
+                blob.extend_from_slice(&[5, 0, 0, 0, v]);
+            }
+            let blob = Bytes::from(blob);
+            let Ok(decoded) = PrimitiveMap::decode(blob.clone()) else {
+                assert!(PrimitiveMap::lookup(&blob, "x").is_err(), "{raw_key:?}");
+                continue;
+            };
+            for (name, _) in decoded.iter() {
+                assert_eq!(
+                    PrimitiveMap::lookup(&blob, name).unwrap().as_ref(),
+                    decoded.get(name),
+                    "{raw_key:?}"
+                );
+                let mut changed = decoded.clone();
+                changed.insert(name, PrimitiveValue::Int(9));
+                let raw = PrimitiveMap::encode_with(Some(&blob), name, &PrimitiveValue::Int(9));
+                assert_eq!(PrimitiveMap::decode(raw.unwrap()).unwrap(), changed);
+            }
+        }
+    }
+
+    /// As deep as the decoder goes and no deeper; a damaged string in another entry is the
+    /// decoder's error too.
+    #[test]
+    fn raw_lookup_keeps_the_decoders_limits() {
+        for depth in 25..40 {
+            // {"k": {"k": … {} …}} with `depth` maps inside the outer one.
+            let mut blob = vec![0, 0, 0, 1, 0, 1, b'k'];
+            for _ in 0..depth {
+                blob.extend_from_slice(&[11, 0, 0, 0, 1, 0, 1, b'k']);
+            }
+            blob.extend_from_slice(&[0]);
+            let blob = Bytes::from(blob);
+            let decodes = PrimitiveMap::decode(blob.clone()).is_ok();
+            assert_eq!(PrimitiveMap::lookup(&blob, "k").is_ok(), decodes, "{depth}");
+            assert_eq!(PrimitiveMap::lookup(&blob, "z").is_ok(), decodes, "{depth}");
+            let raw = PrimitiveMap::encode_with(Some(&blob), "z", &PrimitiveValue::Null);
+            assert_eq!(raw.is_ok(), decodes, "{depth}");
+        }
+        // Entry "a" is a string longer than the blob.
+        let blob = Bytes::from_static(&[0, 0, 0, 2, 0, 1, b'a', 9, 0, 9, b'x', 0, 1, b'b', 0]);
+        let decoded = PrimitiveMap::decode(blob.clone()).unwrap_err().to_string();
+        assert_eq!(
+            PrimitiveMap::lookup(&blob, "b").unwrap_err().to_string(),
+            decoded
+        );
+        // An empty blob is not a map (no count), as for the decoder.
+        assert!(PrimitiveMap::lookup(&Bytes::new(), "a").is_err());
+        assert!(
+            PrimitiveMap::encode_with(Some(&Bytes::new()), "a", &PrimitiveValue::Null).is_err()
+        );
     }
 
     #[test]
