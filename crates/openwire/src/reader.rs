@@ -170,6 +170,7 @@ impl WireReader {
     }
 
     /// Loose nullable string: `bool notNull` [+ `readUTF`].
+    #[inline]
     pub(crate) fn opt_string(
         &mut self,
         what: &'static str,
@@ -183,6 +184,7 @@ impl WireReader {
 
     /// Loose nullable identifier string: `bool notNull` [+ `readUTF`], shared with a recent
     /// decode of the same bytes ([`IdStr::decode`]).
+    #[inline]
     pub(crate) fn opt_id(&mut self, what: &'static str) -> Result<Option<IdStr>, OpenWireError> {
         if !self.bool(what)? {
             return Ok(None);
@@ -191,6 +193,7 @@ impl WireReader {
     }
 
     /// Loose nullable byte array: `bool notNull` [+ `int32 length` + bytes].
+    #[inline]
     pub(crate) fn opt_bytes(&mut self, what: &'static str) -> Result<Option<Bytes>, OpenWireError> {
         if self.bool(what)? {
             Ok(Some(self.i32_prefixed(what)?))
