@@ -41,6 +41,7 @@ impl WireReader {
         &self.buf
     }
 
+    #[inline]
     fn need(&self, n: usize, what: &'static str) -> Result<(), OpenWireError> {
         if self.buf.len() < n {
             Err(OpenWireError::truncated(what, n, self.buf.len()))
@@ -62,45 +63,54 @@ impl WireReader {
         self.depth = self.depth.saturating_sub(1);
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, OpenWireError> {
         self.need(1, what)?;
         Ok(self.buf.get_u8())
     }
 
+    #[inline]
     pub(crate) fn bool(&mut self, what: &'static str) -> Result<bool, OpenWireError> {
         Ok(self.u8(what)? != 0)
     }
 
+    #[inline]
     pub(crate) fn i8(&mut self, what: &'static str) -> Result<i8, OpenWireError> {
         self.need(1, what)?;
         Ok(self.buf.get_i8())
     }
 
+    #[inline]
     pub(crate) fn i16(&mut self, what: &'static str) -> Result<i16, OpenWireError> {
         self.need(2, what)?;
         Ok(self.buf.get_i16())
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self, what: &'static str) -> Result<u16, OpenWireError> {
         self.need(2, what)?;
         Ok(self.buf.get_u16())
     }
 
+    #[inline]
     pub(crate) fn i32(&mut self, what: &'static str) -> Result<i32, OpenWireError> {
         self.need(4, what)?;
         Ok(self.buf.get_i32())
     }
 
+    #[inline]
     pub(crate) fn i64(&mut self, what: &'static str) -> Result<i64, OpenWireError> {
         self.need(8, what)?;
         Ok(self.buf.get_i64())
     }
 
+    #[inline]
     pub(crate) fn f32(&mut self, what: &'static str) -> Result<f32, OpenWireError> {
         self.need(4, what)?;
         Ok(self.buf.get_f32())
     }
 
+    #[inline]
     pub(crate) fn f64(&mut self, what: &'static str) -> Result<f64, OpenWireError> {
         self.need(8, what)?;
         Ok(self.buf.get_f64())

@@ -69,9 +69,11 @@ pub(crate) fn write_nested<T: Nested>(v: &T, w: &mut WireWriter<'_>) -> Result<(
 }
 
 impl WireField for bool {
+    #[inline]
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
         r.bool("bool")
     }
+    #[inline]
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         w.bool(*self);
         Ok(())
@@ -79,9 +81,11 @@ impl WireField for bool {
 }
 
 impl WireField for i8 {
+    #[inline]
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
         r.i8("byte")
     }
+    #[inline]
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         w.i8(*self);
         Ok(())
@@ -89,9 +93,11 @@ impl WireField for i8 {
 }
 
 impl WireField for i32 {
+    #[inline]
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
         r.i32("int32")
     }
+    #[inline]
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         w.i32(*self);
         Ok(())
@@ -99,9 +105,11 @@ impl WireField for i32 {
 }
 
 impl WireField for i64 {
+    #[inline]
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
         r.i64("int64")
     }
+    #[inline]
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         w.i64(*self);
         Ok(())
@@ -113,28 +121,33 @@ impl WireField for Option<String> {
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
         r.opt_string("string")
     }
+    #[inline]
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         w.opt_string(self.as_deref(), "string")
     }
 }
 
 impl WireField for String {
+    #[inline]
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
         r.opt_string("string")?.ok_or(OpenWireError::NullField {
             what: "identifier string",
         })
     }
+    #[inline]
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         w.opt_string(Some(self), "string")
     }
 }
 
 impl WireField for IdStr {
+    #[inline]
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
         r.opt_id("string")?.ok_or(OpenWireError::NullField {
             what: "identifier string",
         })
     }
+    #[inline]
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         w.opt_string(Some(self), "string")
     }
@@ -145,6 +158,7 @@ impl WireField for Option<Bytes> {
     fn read(r: &mut WireReader) -> Result<Self, OpenWireError> {
         r.opt_bytes("byte array")
     }
+    #[inline]
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         w.opt_bytes(self.as_deref(), "byte array")
     }
@@ -161,6 +175,7 @@ impl<T: Nested> WireField for Option<T> {
             Ok(None)
         }
     }
+    #[inline]
     fn write(&self, w: &mut WireWriter<'_>) -> Result<(), OpenWireError> {
         match self {
             Some(v) => {

@@ -24,42 +24,52 @@ impl<'a> WireWriter<'a> {
         self.stack_trace_enabled
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, v: u8) {
         self.buf.put_u8(v);
     }
 
+    #[inline]
     pub(crate) fn bool(&mut self, v: bool) {
         self.buf.put_u8(u8::from(v));
     }
 
+    #[inline]
     pub(crate) fn i8(&mut self, v: i8) {
         self.buf.put_i8(v);
     }
 
+    #[inline]
     pub(crate) fn i16(&mut self, v: i16) {
         self.buf.put_i16(v);
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self, v: u16) {
         self.buf.put_u16(v);
     }
 
+    #[inline]
     pub(crate) fn i32(&mut self, v: i32) {
         self.buf.put_i32(v);
     }
 
+    #[inline]
     pub(crate) fn i64(&mut self, v: i64) {
         self.buf.put_i64(v);
     }
 
+    #[inline]
     pub(crate) fn f32(&mut self, v: f32) {
         self.buf.put_f32(v);
     }
 
+    #[inline]
     pub(crate) fn f64(&mut self, v: f64) {
         self.buf.put_f64(v);
     }
 
+    #[inline]
     pub(crate) fn raw(&mut self, v: &[u8]) {
         self.buf.put_slice(v);
     }
