@@ -21,6 +21,7 @@ prerequisites: apt-get install -y activemq libactivemq-java openjdk-17-jdk-headl
 import json
 import os
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -171,6 +172,9 @@ def main():
             finally:
                 broker.stop()
     report(results)
+    if not os.environ.get("WORK_DIR"):
+        # Our own temporary directory (the stores: up to a few GB); a WORK_DIR is kept.
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(results):

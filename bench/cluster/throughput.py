@@ -17,6 +17,7 @@ environment: DURATION=5 REPS=3 CATCH_UP=100000 FERROMQ_BIN BUILD=0 WORK_DIR OUT
 """
 
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -112,6 +113,9 @@ def main():
     finally:
         stop_all(nodes)
     report(single_rates, cluster_rates, r["sent"], send_secs, target, caught_up)
+    if not os.environ.get("WORK_DIR"):
+        # Our own temporary directory (the stores: up to a few GB); a WORK_DIR is kept.
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(single, cluster, sent, send_secs, target, caught_up):
