@@ -819,7 +819,7 @@ impl State {
     /// the message stays live in `in_transit` so a snapshot cannot lose it.
     fn move_to_dlq(&mut self, source: &Source, entry: Entry, cause: &str) {
         let original = &entry.message;
-        if original.destination == Destination::Queue(DLQ_NAME.into()) {
+        if matches!(&original.destination, Destination::Queue(n) if &**n == DLQ_NAME) {
             // A poison message in the DLQ itself is dropped, as ActiveMQ does.
             tracing::warn!(message_id = %original.id, "dropping poison message from the DLQ");
             if let (true, Some(qref)) = (original.persistent, Self::queue_ref(source)) {

@@ -13,7 +13,7 @@ use crate::OpenWireError;
 
 /// Number of bytes `s` takes in modified UTF-8.
 pub fn encoded_len(s: &str) -> usize {
-    if is_plain_ascii(s) {
+    if is_plain_ascii(s.as_bytes()) {
         return s.len();
     }
     s.encode_utf16()
@@ -26,17 +26,17 @@ pub fn encoded_len(s: &str) -> usize {
 }
 
 /// ASCII without NUL: the same bytes in UTF-8 and modified UTF-8 (ids, names, most text).
-pub(crate) fn is_plain_ascii(s: &str) -> bool {
+pub(crate) fn is_plain_ascii(s: &[u8]) -> bool {
     // One pass over 1..=127 without an early exit, which the compiler vectorizes
     // (`all` would stop at the first miss, byte by byte); `is_ascii` and then a memchr for
     // NUL was two passes, and the memchr call alone cost more than the check on short ids.
-    s.bytes()
-        .fold(true, |plain, b| plain & (b.wrapping_sub(1) < 0x7f))
+    s.iter()
+        .fold(true, |plain, &b| plain & (b.wrapping_sub(1) < 0x7f))
 }
 
 /// Appends `s` in modified UTF-8 (no length prefix).
 pub fn encode_into(s: &str, out: &mut BytesMut) {
-    if is_plain_ascii(s) {
+    if is_plain_ascii(s.as_bytes()) {
         out.put_slice(s.as_bytes());
         return;
     }

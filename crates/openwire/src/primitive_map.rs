@@ -133,13 +133,20 @@ impl PrimitiveMap {
             .sum::<usize>()
     }
 
-    pub(crate) fn read(r: &mut WireReader) -> Result<Option<Self>, OpenWireError> {
+    /// A map's entry count, checked against what is left (`None`: Java's null map).
+    fn read_count(r: &mut WireReader) -> Result<Option<usize>, OpenWireError> {
         let count = r.i32("map size")?;
         if count < 0 {
             return Ok(None);
         }
         // Each entry: 2-byte key length + 1-byte tag at least.
-        let n = r.check_count(i64::from(count), 3, "map")?;
+        r.check_count(i64::from(count), 3, "map").map(Some)
+    }
+
+    pub(crate) fn read(r: &mut WireReader) -> Result<Option<Self>, OpenWireError> {
+        let Some(n) = Self::read_count(r)? else {
+            return Ok(None);
+        };
         r.enter()?;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
@@ -198,12 +205,7 @@ impl RawEntries {
     /// A negative count (Java's null map) is an empty map, as in [`PrimitiveMap::decode`].
     fn new(blob: &Bytes) -> Result<Self, OpenWireError> {
         let mut r = WireReader::new(blob.clone(), false);
-        let count = r.i32("map size")?;
-        let left = if count < 0 {
-            0
-        } else {
-            r.check_count(i64::from(count), 3, "map")?
-        };
+        let left = PrimitiveMap::read_count(&mut r)?.unwrap_or(0);
         // The map itself is a nesting level, as in `PrimitiveMap::read`.
         r.enter()?;
         Ok(Self {
@@ -244,7 +246,7 @@ struct WantedKey<'a> {
 
 impl<'a> WantedKey<'a> {
     fn new(key: &'a str) -> Self {
-        let wire = if mutf8::is_plain_ascii(key) {
+        let wire = if mutf8::is_plain_ascii(key.as_bytes()) {
             std::borrow::Cow::Borrowed(key.as_bytes())
         } else {
             std::borrow::Cow::Owned(mutf8::encode(key))
@@ -260,7 +262,7 @@ impl<'a> WantedKey<'a> {
         if *raw == *self.wire {
             return Ok(true);
         }
-        if raw.iter().all(|b| b.wrapping_sub(1) < 0x7f) {
+        if mutf8::is_plain_ascii(raw) {
             return Ok(false);
         }
         Ok(mutf8::decode(raw)? == self.key)
@@ -305,11 +307,8 @@ impl PrimitiveMap {
         value: &PrimitiveValue,
     ) -> Result<Bytes, OpenWireError> {
         let wanted = WantedKey::new(key);
-        let old = blob.cloned().unwrap_or_default();
-        let mut entries = match blob {
-            Some(b) => Some(RawEntries::new(b)?),
-            None => None,
-        };
+        let old: &[u8] = blob.map_or(&[], |b| b);
+        let mut entries = blob.map(RawEntries::new).transpose()?;
         let count = entries.as_ref().map_or(0, |e| e.left);
         let mut buf = BytesMut::with_capacity(old.len() + 6 + key.len() + value.size_hint());
         let mut w = WireWriter::new(&mut buf, false);
@@ -453,7 +452,7 @@ impl PrimitiveValue {
     }
 
     /// Steps over one tagged value, checking its structure (lengths, tags, nesting) but
-    /// not its strings, and copying nothing.
+    /// not its strings, and copying no string or byte array.
     fn skip(r: &mut WireReader) -> Result<(), OpenWireError> {
         // The same reads, checks and error kinds as `read`, without building the value.
         let tag = r.rest().first().copied();
@@ -470,34 +469,8 @@ impl PrimitiveValue {
                 r.u8("primitive tag")?;
                 r.i32_prefixed("big string").map(drop)
             }
-            Some(tag @ (11 | 12)) => {
-                r.u8("primitive tag")?;
-                let (size, what, min_item) = if tag == 11 {
-                    ("map size", "map", 3)
-                } else {
-                    ("list size", "list", 1)
-                };
-                let count = r.i32(size)?;
-                if count < 0 && tag == 11 {
-                    return Ok(());
-                }
-                let n = r.check_count(i64::from(count), min_item, what)?;
-                r.enter()?;
-                for _ in 0..n {
-                    let step = if tag == 11 {
-                        r.utf_bytes("map key").and_then(|_| Self::skip(r))
-                    } else {
-                        Self::skip(r)
-                    };
-                    if let Err(e) = step {
-                        r.leave();
-                        return Err(e);
-                    }
-                }
-                r.leave();
-                Ok(())
-            }
-            // Fixed-size values (or a missing or unknown tag): `read` builds nothing there.
+            // Fixed-size values, a missing or unknown tag: `read` builds nothing there.
+            // Nested maps and lists (never JMS properties) are built and dropped.
             _ => Self::read(r).map(drop),
         }
     }

@@ -91,7 +91,7 @@ impl<'a> WireWriter<'a> {
 
     /// `uint16 length` + modified UTF-8 (`writeUTF`).
     pub(crate) fn utf(&mut self, s: &str, what: &'static str) -> Result<(), OpenWireError> {
-        if mutf8::is_plain_ascii(s) {
+        if mutf8::is_plain_ascii(s.as_bytes()) {
             // Ids and names: one check, one copy.
             let len16 = u16::try_from(s.len()).map_err(|_| OpenWireError::TooLongToEncode {
                 what,

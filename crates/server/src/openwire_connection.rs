@@ -246,6 +246,15 @@ fn send_answer(
     }
 }
 
+/// `size` bytes of window credit for a producer.
+fn producer_ack(producer_id: Option<openwire::ProducerId>, size: i32) -> Command {
+    Command::ProducerAck(Box::new(openwire::ProducerAck {
+        producer_id,
+        size,
+        ..Default::default()
+    }))
+}
+
 fn exception(correlation: i32, class: &str, message: impl Into<String>) -> Command {
     Command::exception_response(correlation, class, message)
 }
@@ -464,13 +473,7 @@ impl Session {
                 }
             }
         }
-        self.reply(Some(Command::ProducerAck(Box::new(
-            openwire::ProducerAck {
-                producer_id,
-                size,
-                ..Default::default()
-            },
-        ))));
+        self.reply(Some(producer_ack(producer_id, size)));
     }
 
     fn reply(&mut self, command: Option<Command>) {
@@ -828,6 +831,8 @@ impl Session {
             (None, _) => 0,
         };
         let size = i32::try_from(1024 + message.payload_size()).unwrap_or(i32::MAX);
+        // Window credit goes back for an asynchronous send of a producer with a window.
+        let credit = window > 0 && !required;
         let mut converted = match to_broker(&message) {
             Ok(m) => m,
             Err(e) => {
@@ -858,7 +863,7 @@ impl Session {
                     .or_default()
                     .sends
                     .push(converted);
-                if window > 0 && !required {
+                if credit {
                     self.ack_producer(message.producer_id.take(), size);
                 }
                 self.respond(correlation, required);
@@ -896,7 +901,7 @@ impl Session {
             // Not stored (or already durable): answered now, nothing to wait for.
             if let Some(result) = (&mut done).now_or_never() {
                 if result.is_ok() && !required {
-                    if window > 0 {
+                    if credit {
                         self.ack_producer(producer_id, size);
                     }
                 } else {
@@ -905,15 +910,9 @@ impl Session {
                 return Ok(());
             }
         }
-        let producer_ack = (window > 0 && !required).then(|| {
-            Command::ProducerAck(Box::new(openwire::ProducerAck {
-                producer_id,
-                size,
-                ..Default::default()
-            }))
-        });
+        let credit = credit.then(|| producer_ack(producer_id, size));
         self.replies.push_back(Box::pin(async move {
-            send_answer(done.await, correlation, required, producer_ack)
+            send_answer(done.await, correlation, required, credit)
         }));
         Ok(())
     }
