@@ -980,7 +980,8 @@ async fn handshake(uri: &TcpUri) -> Result<Handshaken, ClientError> {
         ..WireFormat::broker_default()
     };
     socket.set_nodelay(ours.tcp_no_delay_enabled)?;
-    let mut framed = Framed::new(socket, OpenWireCodec::default());
+    let codec = OpenWireCodec::default().with_read_chunk(openwire::CLIENT_READ_CHUNK);
+    let mut framed = Framed::new(socket, codec);
     framed.set_backpressure_boundary(openwire::WRITE_BATCH);
     framed
         .send(Command::WireFormatInfo(ours.to_info()?))

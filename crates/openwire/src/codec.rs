@@ -16,6 +16,15 @@ pub const DEFAULT_MAX_FRAME_SIZE: usize = 100 * 1024 * 1024;
 /// broker and the client (256 KiB: no further gain).
 pub const WRITE_BATCH: usize = 64 * 1024;
 
+/// What a client's reader asks the socket for at least (see [`OpenWireCodec::with_read_chunk`]).
+///
+/// Measured with 1 KiB messages, one producer and one consumer: tokio-util's 8 KiB read
+/// buffer made the consuming client read about 6 KiB per system call (0.21 reads per
+/// message); with 64 KiB, 0.03 reads per message, client CPU per message 3.11 -> 2.78 us
+/// and 261k -> 279k msg/s (A/B, 6 reps). The broker keeps the default: reading its producers faster let them
+/// run ahead of the consumers and the queue grew (p50 latency 4 -> 154 ms, broker CPU up).
+pub const CLIENT_READ_CHUNK: usize = 64 * 1024;
+
 /// Loose, uncached, size-prefixed OpenWire framing.
 ///
 /// `decode` looks only at the 4-byte prefix until the whole frame is buffered; the announced size
@@ -26,6 +35,7 @@ pub const WRITE_BATCH: usize = 64 * 1024;
 pub struct OpenWireCodec {
     max_frame_size: usize,
     stack_trace_enabled: bool,
+    read_chunk: usize,
 }
 
 impl Default for OpenWireCodec {
@@ -40,7 +50,18 @@ impl OpenWireCodec {
         Self {
             max_frame_size,
             stack_trace_enabled: false,
+            read_chunk: 0,
         }
+    }
+
+    /// Reserves room for at least `chunk` bytes before each read (0, the default: only what
+    /// the frame being read still needs, within tokio-util's 8 KiB buffer). Frames decoded
+    /// from one read share its buffer, so a larger chunk suits a reader that consumes what it
+    /// reads, such as a client, more than one that may keep a few frames of each read.
+    #[must_use]
+    pub fn with_read_chunk(mut self, chunk: usize) -> Self {
+        self.read_chunk = chunk;
+        self
     }
 
     /// The frame limit (bytes after the size prefix), applied in both directions.
@@ -80,6 +101,7 @@ impl Decoder for OpenWireCodec {
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Command>, OpenWireError> {
         let Some(prefix) = src.get(..4) else {
+            src.reserve(self.read_chunk);
             return Ok(None);
         };
         let size = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
@@ -94,7 +116,7 @@ impl Decoder for OpenWireCodec {
             });
         }
         if src.len() < 4 + len {
-            src.reserve(4 + len - src.len());
+            src.reserve((4 + len - src.len()).max(self.read_chunk));
             return Ok(None);
         }
         src.advance(4);

@@ -76,7 +76,7 @@ mod wire_format;
 mod wire_format_info;
 mod writer;
 
-pub use codec::{OpenWireCodec, DEFAULT_MAX_FRAME_SIZE, WRITE_BATCH};
+pub use codec::{OpenWireCodec, CLIENT_READ_CHUNK, DEFAULT_MAX_FRAME_SIZE, WRITE_BATCH};
 pub use command::{
     BrokerInfo, Command, ConnectionControl, ConnectionError, ConnectionInfo, ConsumerControl,
     ConsumerInfo, ControlCommand, DataArrayResponse, DataResponse, DestinationInfo,

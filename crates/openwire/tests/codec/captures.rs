@@ -105,7 +105,8 @@ fn every_captured_frame_round_trips_exactly() {
     assert_eq!(total, 871);
 }
 
-/// Frames arriving split at every byte boundary decode to the same commands.
+/// Frames arriving split at every byte boundary decode to the same commands, with the
+/// default read room and with a client's larger one (which is there before every read).
 #[test]
 fn byte_by_byte_stream_decodes_every_frame() {
     for (name, frames) in load().iter().filter(|(n, _)| n == "basic.jsonl") {
@@ -114,18 +115,22 @@ fn byte_by_byte_stream_decodes_every_frame() {
             stream.put_u32(body.len() as u32);
             stream.put_slice(body);
         }
-        let mut codec = OpenWireCodec::default();
-        codec.set_stack_trace_enabled(true);
-        let mut buf = BytesMut::new();
-        let mut decoded = 0;
-        for b in stream.iter() {
-            buf.put_u8(*b);
-            while let Some(_cmd) = codec.decode(&mut buf).unwrap() {
-                decoded += 1;
+        for chunk in [0, openwire::CLIENT_READ_CHUNK] {
+            let mut codec = OpenWireCodec::default().with_read_chunk(chunk);
+            codec.set_stack_trace_enabled(true);
+            let mut buf = BytesMut::new();
+            let mut decoded = 0;
+            for b in stream.iter() {
+                buf.put_u8(*b);
+                while let Some(_cmd) = codec.decode(&mut buf).unwrap() {
+                    decoded += 1;
+                }
+                let room = buf.capacity() - buf.len();
+                assert!(room >= chunk, "{name}: {room} bytes of room, want {chunk}");
             }
+            assert_eq!(decoded, frames.len(), "{name}");
+            assert!(buf.is_empty());
         }
-        assert_eq!(decoded, frames.len(), "{name}");
-        assert!(buf.is_empty());
     }
 }
 
