@@ -1,14 +1,16 @@
 //! [`AckMerger`]: the connection writer's way of sending one MessageAck where several
 //! queued together.
 //!
-//! An AUTO session acknowledges every message before `recv` returns it: one MessageAck
-//! each, queued for the writer task. When the writer finds several of them waiting (the
-//! consumer took messages faster than one write takes), consecutive acknowledgements of the
-//! same kind by the same consumer cover consecutive deliveries, so one ack of the whole
-//! range with the summed count says the same to the broker (ActiveMQ's and ours) as the
-//! single ones would, and costs both sides one frame instead of many. Nothing waits for
-//! company: only acks that are already queued behind each other merge, so every ack still
-//! leaves with the write it would have left with.
+//! An AUTO session acknowledges every message before `recv` returns it. Those join the
+//! acknowledgement queued just before them while it waits for the writer
+//! (`Inner::send_auto_ack`); what still arrives as separate acks (one AUTO range after
+//! another, a browser's or a prefetch window's DELIVERED acks) meets here. When the writer
+//! finds several of them waiting, consecutive acknowledgements of the same kind by the same
+//! consumer cover consecutive deliveries, so one ack of the whole range with the summed
+//! count says the same to the broker (ActiveMQ's and ours) as the single ones would, and
+//! costs both sides one frame instead of many. Nothing waits for company: only acks that
+//! are already queued behind each other merge, so every ack still leaves with the write it
+//! would have left with.
 
 use openwire::{Command, MessageAck};
 

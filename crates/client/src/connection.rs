@@ -21,15 +21,17 @@
 //! new socket exactly as after a reconnect.
 
 use crate::ack_merger::AckMerger;
+use crate::consumer::ack_range;
 use crate::error::ClientError;
 use crate::producer::ProducerWindow;
 use crate::session::{AckMode, Session};
 use crate::uri::{BrokerUri, FailoverUri, TcpUri};
 use futures_util::{SinkExt, StreamExt};
 use openwire::{
-    Command, ConnectionId, ConnectionInfo, ConsumerInfo, DataStructure, Destination,
-    DestinationInfo, DestinationKind, IdStr, KeepAliveInfo, MessageDispatch, NegotiatedWireFormat,
-    OpenWireCodec, ProducerInfo, RemoveInfo, SessionId, SessionInfo, ShutdownInfo, WireFormat,
+    Command, ConnectionId, ConnectionInfo, ConsumerId, ConsumerInfo, DataStructure, Destination,
+    DestinationInfo, DestinationKind, IdStr, KeepAliveInfo, MessageAck, MessageDispatch, MessageId,
+    NegotiatedWireFormat, OpenWireCodec, ProducerInfo, RemoveInfo, SessionId, SessionInfo,
+    ShutdownInfo, WireFormat,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
@@ -62,6 +64,9 @@ struct PendingEntry {
 /// What the writer task is asked to do.
 enum Out {
     Command(Command),
+    /// An AUTO acknowledgement that later ones may join until the writer takes it
+    /// ([`Inner::send_auto_ack`]).
+    Ack(OpenAck),
     /// Flush, close the socket, answer, stop.
     Close(oneshot::Sender<()>),
 }
@@ -93,6 +98,27 @@ struct Link {
     writer: Option<JoinHandle<()>>,
     /// Fire-and-forget commands issued while reconnecting, sent once resumed.
     backlog: Vec<Command>,
+    /// The AUTO acknowledgement queued last, if nothing was queued after it.
+    open_ack: Option<OpenAck>,
+}
+
+/// A queued MessageAck that later acknowledgements of the next deliveries to the same
+/// consumer still join, until the writer takes it (then `None`).
+type OpenAck = Arc<Mutex<Option<Box<MessageAck>>>>;
+
+fn lock_ack(cell: &OpenAck) -> std::sync::MutexGuard<'_, Option<Box<MessageAck>>> {
+    cell.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Link {
+    /// Queues `out` for the writer; what follows an open acknowledgement closes it.
+    fn push(&mut self, out: Out) -> Result<(), mpsc::error::SendError<Out>> {
+        self.open_ack = None;
+        match &self.out {
+            Some(tx) => tx.send(out),
+            None => Err(mpsc::error::SendError(out)),
+        }
+    }
 }
 
 /// What is replayed on a new socket, in this order (same ids).
@@ -222,14 +248,74 @@ impl Inner {
     pub(crate) fn send(&self, mut command: Command) -> Result<(), ClientError> {
         command.set_command_id(self.command_id());
         let mut link = self.link();
-        if let Some(out) = &link.out {
-            match out.send(Out::Command(command)) {
+        if link.out.is_some() {
+            match link.push(Out::Command(command)) {
                 Ok(()) => return Ok(()),
                 // The writer is gone: keep the command (failover) or fail.
                 Err(mpsc::error::SendError(Out::Command(c))) => command = c,
                 Err(_) => return Err(ClientError::Closed),
             }
         }
+        self.keep_or_fail(&mut link, command)
+    }
+
+    /// Acknowledges (standard ack) `id`, delivered to `consumer` from `destination`, as an
+    /// AUTO session does for each message `recv` returns.
+    ///
+    /// When the acknowledgement queued last is this consumer's and the writer has not taken
+    /// it yet, `id` joins its range (the next delivery in order) instead of queueing a
+    /// MessageAck of its own: it leaves with the write it would have left with, and a
+    /// consumer taking messages faster than the writer writes costs one small update per
+    /// message (the writer's [`AckMerger`] did the same after each one had been built,
+    /// boxed and queued). Anything queued after an ack closes it, so acknowledgements
+    /// never move past other commands.
+    pub(crate) fn send_auto_ack(
+        &self,
+        consumer: &ConsumerId,
+        destination: &Destination,
+        id: Option<MessageId>,
+    ) -> Result<(), ClientError> {
+        let mut link = self.link();
+        let writer_alive = link.out.as_ref().is_some_and(|tx| !tx.is_closed());
+        if let (true, Some(cell), Some(_)) = (writer_alive, &link.open_ack, &id) {
+            if let Some(ack) = lock_ack(cell).as_mut() {
+                if ack.consumer_id.as_ref() == Some(consumer)
+                    && ack.destination.as_ref() == Some(destination)
+                    && ack.message_count < i32::MAX
+                {
+                    ack.last_message_id = id;
+                    ack.message_count += 1;
+                    return Ok(());
+                }
+            }
+        }
+        let mut ack = Box::new(ack_range(
+            MessageAck::STANDARD,
+            consumer,
+            destination,
+            id.clone(),
+            id,
+            1,
+        ));
+        ack.command_id = self.command_id();
+        if link.out.is_some() {
+            let cell: OpenAck = Arc::new(Mutex::new(Some(ack)));
+            match link.push(Out::Ack(cell.clone())) {
+                Ok(()) => {
+                    link.open_ack = Some(cell);
+                    return Ok(());
+                }
+                Err(_) => match lock_ack(&cell).take() {
+                    Some(a) => ack = a,
+                    None => return Err(ClientError::Closed),
+                },
+            }
+        }
+        self.keep_or_fail(&mut link, Command::MessageAck(ack))
+    }
+
+    /// A command that found no writer: kept for the reconnect (failover) or an error.
+    fn keep_or_fail(&self, link: &mut Link, command: Command) -> Result<(), ClientError> {
         if self.failover.is_some() && !self.closing.load(Ordering::SeqCst) {
             link.backlog.push(command);
             Ok(())
@@ -343,7 +429,7 @@ impl Inner {
         command.set_response_required(true);
         let (tx, rx) = oneshot::channel();
         {
-            let link = self.link();
+            let mut link = self.link();
             if !resend && link.out.is_none() {
                 return Err(ClientError::Closed);
             }
@@ -362,10 +448,7 @@ impl Inner {
                     sent_on,
                 },
             );
-            let sent = link
-                .out
-                .as_ref()
-                .is_some_and(|out| out.send(Out::Command(command)).is_ok());
+            let sent = link.push(Out::Command(command)).is_ok();
             if !sent {
                 if !resendable {
                     self.pending().remove(&id);
@@ -465,6 +548,7 @@ impl Inner {
         let mut link = self.link();
         if link.generation == generation && link.out.is_some() {
             link.out = None;
+            link.open_ack = None;
             self.interruptions.fetch_add(1, Ordering::SeqCst);
             self.min_generation.store(
                 self.next_generation.load(Ordering::SeqCst),
@@ -540,6 +624,7 @@ impl Connection {
                 reader: None,
                 writer: None,
                 backlog: Vec::new(),
+                open_ack: None,
             }),
             pending: Mutex::new(HashMap::new()),
             consumers: Mutex::new(HashMap::new()),
@@ -710,6 +795,7 @@ impl Drop for Connection {
         {
             let mut link = self.inner.link();
             link.out = None;
+            link.open_ack = None;
             if let Some(r) = link.reader.take() {
                 r.abort();
             }
@@ -865,6 +951,7 @@ async fn move_to(
 ) -> Result<bool, ClientError> {
     let detached = {
         let mut link = inner.link();
+        link.open_ack = None;
         link.out.take().map(|out| {
             inner.interruptions.fetch_add(1, Ordering::SeqCst);
             inner.min_generation.store(
@@ -1093,6 +1180,7 @@ async fn install_link(
         old.abort();
     }
     link.out = Some(out);
+    link.open_ack = None;
     link.generation = generation;
     link.uri = uri.clone();
     drop(link);
@@ -1167,6 +1255,10 @@ async fn write_loop(
         let command = tokio::select! {
             c = rx.recv() => match c {
                 Some(Out::Command(c)) => c,
+                Some(Out::Ack(cell)) => match lock_ack(&cell).take() {
+                    Some(ack) => Command::MessageAck(ack),
+                    None => continue,
+                },
                 Some(Out::Close(done)) => {
                     let _ = sink.close().await;
                     let _ = done.send(());
@@ -1195,6 +1287,8 @@ async fn write_loop(
             }
             match rx.try_recv() {
                 Ok(Out::Command(c)) => next = Some(c),
+                // Taken now: later acknowledgements start a new one.
+                Ok(Out::Ack(cell)) => next = lock_ack(&cell).take().map(Command::MessageAck),
                 Ok(Out::Close(done)) => {
                     if let Some(held) = acks.take() {
                         let _ = sink.feed(held).await;

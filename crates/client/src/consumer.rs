@@ -240,7 +240,9 @@ impl Consumer {
             }
             match self.session.mode {
                 AckMode::Auto => {
-                    self.ack_one(MessageAck::STANDARD, &destination, id)?;
+                    self.session
+                        .inner
+                        .send_auto_ack(&self.id, &destination, id)?;
                 }
                 AckMode::DupsOk => self.add_pending(id)?,
                 AckMode::Client | AckMode::Individual | AckMode::Transacted => {
