@@ -4,7 +4,7 @@
 //! The std hasher (SipHash) is built to resist keys chosen by an attacker; these keys are
 //! counters and log positions no peer chooses, and they are hashed several times per
 //! message, so a multiply-and-fold is enough. Maps keyed by names a client sends
-//! (destinations, client ids) keep the std hasher.
+//! (destinations, client ids) need a hash seeded at random instead: [`NameMap`].
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -44,6 +44,13 @@ impl Hasher for IdHasher {
 
 /// A `HashMap` keyed by broker-assigned ids.
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// A `HashMap` keyed by names a client chooses (destinations, durable subscriptions), on the
+/// per-message path: foldhash, seeded at random per process like the std hasher (a client
+/// cannot pick names that collide without learning the seed), at a fraction of SipHash's
+/// cost. Measured: the std hasher on the queue map was ~3 % of the broker's CPU with one
+/// producer and one consumer (four lookups of the queue's name per message).
+pub type NameMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 #[cfg(test)]
 mod tests {

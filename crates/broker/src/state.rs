@@ -9,7 +9,7 @@
 use crate::consumer::{ConnectionId, Consumer, ConsumerId, ConsumerSpec, Source};
 use crate::destination::{Destination, DLQ_NAME};
 use crate::error::BrokerError;
-use crate::id_hasher::IdMap;
+use crate::id_hasher::{IdMap, NameMap};
 use crate::message::{now_millis, Message, PropertyValue};
 use crate::message_queue::{Entry, MessageQueue, QueueCounters};
 use crate::outbox::Outbox;
@@ -61,13 +61,13 @@ pub(crate) struct State {
     pub memory_limit: usize,
     /// Reads paged-out bodies back; without one nothing is paged.
     pub body_reader: Option<Arc<dyn BodyReader>>,
-    pub queues: HashMap<Destination, MessageQueue>,
-    pub durables: HashMap<DurableName, DurableSub>,
+    pub queues: NameMap<Destination, MessageQueue>,
+    pub durables: NameMap<DurableName, DurableSub>,
     pub topic_subs: IdMap<ConsumerId, MessageQueue>,
     pub consumers: IdMap<ConsumerId, Consumer>,
     pub connections: HashMap<ConnectionId, ConnectionState>,
     /// Messages acked or moved but whose `Ack` is not applied yet: still live for snapshots.
-    pub in_transit: HashMap<(QueueRef, MessageKey), Arc<Message>>,
+    pub in_transit: NameMap<(QueueRef, MessageKey), Arc<Message>>,
     pub producer_marks: HashMap<String, u64>,
     pub last_applied: u64,
     pub memory_used: usize,
@@ -89,12 +89,12 @@ impl State {
             max_redeliveries,
             memory_limit,
             body_reader: None,
-            queues: HashMap::new(),
-            durables: HashMap::new(),
+            queues: NameMap::default(),
+            durables: NameMap::default(),
             topic_subs: IdMap::default(),
             consumers: IdMap::default(),
             connections: HashMap::new(),
-            in_transit: HashMap::new(),
+            in_transit: NameMap::default(),
             producer_marks: HashMap::new(),
             last_applied: 0,
             memory_used: 0,
