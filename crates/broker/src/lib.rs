@@ -45,7 +45,9 @@ pub use consumer::{ConnectionId, ConsumerId, ConsumerSpec};
 pub use core::Core;
 pub use destination::Destination;
 pub use error::BrokerError;
-pub use message::{BodyKind, EncodedForm, Message, PropertyValue, WireProtocol};
+pub use message::{
+    BodyKind, EncodedForm, EncodedProperties, Message, Properties, PropertyValue, WireProtocol,
+};
 pub use message_queue::QueueCounters;
 pub use outbox::{Delivery, Outbox};
 pub use state::QueueInfo;

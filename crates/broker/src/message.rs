@@ -2,6 +2,7 @@
 
 use crate::destination::Destination;
 use bytes::Bytes;
+use std::sync::OnceLock;
 
 /// A typed message property (the JMS property types).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +44,134 @@ impl PropertyValue {
             PropertyValue::Double(v) => v.to_string(),
             PropertyValue::String(s) => s.clone(),
         }
+    }
+}
+
+/// A message's properties: a list, or the properties as a protocol encoded them, decoded
+/// the first time something reads them (a selector, a delivery in another protocol, the
+/// store, the console). A message that only passes through (delivered in the protocol it
+/// came in, not persisted) never builds them.
+#[derive(Clone, Default)]
+pub struct Properties {
+    list: OnceLock<Vec<(String, PropertyValue)>>,
+    encoded: Option<EncodedProperties>,
+}
+
+/// Properties a protocol left encoded, with its decoder. The protocol checked them when the
+/// message arrived, so decoding them cannot fail.
+#[derive(Clone)]
+pub struct EncodedProperties {
+    pub bytes: Bytes,
+    pub decode: fn(&Bytes) -> Vec<(String, PropertyValue)>,
+}
+
+impl Properties {
+    /// Left encoded until read.
+    pub fn encoded(bytes: Bytes, decode: fn(&Bytes) -> Vec<(String, PropertyValue)>) -> Self {
+        Properties {
+            list: OnceLock::new(),
+            encoded: Some(EncodedProperties { bytes, decode }),
+        }
+    }
+
+    /// The properties (decoded now if they were not yet).
+    pub fn list(&self) -> &[(String, PropertyValue)] {
+        self.list.get_or_init(|| {
+            self.encoded
+                .as_ref()
+                .map(|e| (e.decode)(&e.bytes))
+                .unwrap_or_default()
+        })
+    }
+
+    /// The properties to change (the encoded form is dropped).
+    pub fn list_mut(&mut self) -> &mut Vec<(String, PropertyValue)> {
+        let list = match (
+            std::mem::take(&mut self.list).into_inner(),
+            self.encoded.take(),
+        ) {
+            (Some(list), _) => list,
+            (None, Some(e)) => (e.decode)(&e.bytes),
+            (None, None) => Vec::new(),
+        };
+        self.list = OnceLock::from(list);
+        match self.list.get_mut() {
+            Some(list) => list,
+            None => unreachable!("set just above"),
+        }
+    }
+
+    /// Whether they are (still) kept as the protocol encoded them.
+    pub fn is_encoded(&self) -> bool {
+        self.encoded.is_some()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, (String, PropertyValue)> {
+        self.list().iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.list().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list().is_empty()
+    }
+
+    /// Bytes held, for memory accounting: the same before and after a lazy decode, so that
+    /// what a queue adds when a message arrives it also takes away when it leaves.
+    fn memory_size(&self) -> usize {
+        match &self.encoded {
+            Some(e) => e.bytes.len() + 16,
+            None => self
+                .list()
+                .iter()
+                .map(|(k, v)| {
+                    k.len()
+                        + 16
+                        + if let PropertyValue::String(s) = v {
+                            s.len()
+                        } else {
+                            0
+                        }
+                })
+                .sum(),
+        }
+    }
+}
+
+impl From<Vec<(String, PropertyValue)>> for Properties {
+    fn from(list: Vec<(String, PropertyValue)>) -> Self {
+        Properties {
+            list: OnceLock::from(list),
+            encoded: None,
+        }
+    }
+}
+
+impl FromIterator<(String, PropertyValue)> for Properties {
+    fn from_iter<I: IntoIterator<Item = (String, PropertyValue)>>(iter: I) -> Self {
+        Properties::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl<'a> IntoIterator for &'a Properties {
+    type Item = &'a (String, PropertyValue);
+    type IntoIter = std::slice::Iter<'a, (String, PropertyValue)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Self) -> bool {
+        self.list() == other.list()
+    }
+}
+
+impl std::fmt::Debug for Properties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.list()).finish()
     }
 }
 
@@ -125,7 +254,7 @@ pub struct Message {
     pub correlation_id: Option<String>,
     pub reply_to: Option<Destination>,
     pub jms_type: Option<String>,
-    pub properties: Vec<(String, PropertyValue)>,
+    pub properties: Properties,
     pub body_kind: BodyKind,
     pub body: Bytes,
     /// Where the store can read the body back; set by stores that page. A paged-out
@@ -150,7 +279,7 @@ impl Message {
             correlation_id: None,
             reply_to: None,
             jms_type: None,
-            properties: Vec::new(),
+            properties: Properties::default(),
             body_kind,
             body,
             body_ref: None,
@@ -166,9 +295,10 @@ impl Message {
     }
 
     pub fn set_property(&mut self, name: &str, value: PropertyValue) {
-        match self.properties.iter_mut().find(|(k, _)| k == name) {
+        let list = self.properties.list_mut();
+        match list.iter_mut().find(|(k, _)| k == name) {
             Some(slot) => slot.1 = value,
-            None => self.properties.push((name.to_string(), value)),
+            None => list.push((name.to_string(), value)),
         }
     }
 
@@ -191,19 +321,7 @@ impl Message {
         self.body.len()
             + self.encoded.as_ref().map_or(0, |e| self.encoded_extra(e))
             + self.id.len()
-            + self
-                .properties
-                .iter()
-                .map(|(k, v)| {
-                    k.len()
-                        + 16
-                        + if let PropertyValue::String(s) = v {
-                            s.len()
-                        } else {
-                            0
-                        }
-                })
-                .sum::<usize>()
+            + self.properties.memory_size()
             + 128
     }
 }

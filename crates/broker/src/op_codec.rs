@@ -424,7 +424,7 @@ impl Reader<'_> {
             correlation_id,
             reply_to,
             jms_type,
-            properties,
+            properties: properties.into(),
             body_kind,
             body,
             body_ref,
@@ -507,7 +507,8 @@ mod tests {
             ("f".into(), PropertyValue::Float(1.5)),
             ("d".into(), PropertyValue::Double(-2.25)),
             ("s".into(), PropertyValue::String("héllo".into())),
-        ];
+        ]
+        .into();
         m
     }
 

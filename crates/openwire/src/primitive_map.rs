@@ -293,6 +293,68 @@ impl PrimitiveMap {
         Ok(None)
     }
 
+    /// Whether a marshalled map has entries and every one is a scalar JMS property that
+    /// `keep` accepts by name: boolean, byte, short, int, long, float, double or string (not
+    /// char, byte array, map, list or null), with its key and any string value valid as the
+    /// decoder checks them. [`PrimitiveMap::decode`] of such a map cannot fail, so a reader
+    /// may keep it encoded and decode it only when something asks (the broker's message
+    /// properties). `false` for anything else, a damaged map included (decoding it reports
+    /// the damage). Reads the bytes in place: nothing is built or shared.
+    pub fn is_plain_properties(blob: &[u8], mut keep: impl FnMut(&str) -> bool) -> bool {
+        let text_ok = |raw: &[u8]| std::str::from_utf8(raw).is_ok() || mutf8::decode(raw).is_ok();
+        // Takes `n` bytes off the front of `rest`.
+        fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+            let (head, tail) = rest.split_at_checked(n)?;
+            *rest = tail;
+            Some(head)
+        }
+        fn len16(rest: &mut &[u8]) -> Option<usize> {
+            let b = take(rest, 2)?;
+            Some(usize::from(u16::from_be_bytes([b[0], b[1]])))
+        }
+        let mut rest = blob;
+        let count = match take(&mut rest, 4) {
+            Some(b) => i32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            None => return false,
+        };
+        if count <= 0 {
+            return false;
+        }
+        for _ in 0..count {
+            let entry = (|| {
+                let n = len16(&mut rest)?;
+                let key = take(&mut rest, n)?;
+                let kept = match std::str::from_utf8(key) {
+                    Ok(k) => keep(k),
+                    Err(_) => mutf8::decode(key).is_ok_and(|k| keep(&k)),
+                };
+                let tag = take(&mut rest, 1)?[0];
+                let scalar = match tag {
+                    1 | 2 => take(&mut rest, 1).is_some(),
+                    4 => take(&mut rest, 2).is_some(),
+                    5 | 8 => take(&mut rest, 4).is_some(),
+                    6 | 7 => take(&mut rest, 8).is_some(),
+                    9 => {
+                        let n = len16(&mut rest)?;
+                        text_ok(take(&mut rest, n)?)
+                    }
+                    13 => {
+                        let b = take(&mut rest, 4)?;
+                        let n =
+                            usize::try_from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok()?;
+                        text_ok(take(&mut rest, n)?)
+                    }
+                    _ => false,
+                };
+                Some(kept && scalar)
+            })();
+            if entry != Some(true) {
+                return false;
+            }
+        }
+        true
+    }
+
     /// A marshalled map with `key` set to `value`: the first entry with that key is replaced
     /// in place, or the entry is appended; every other entry is copied as it is. The same
     /// map as decoding, [`insert`](Self::insert) and [`encode`](Self::encode) give, without

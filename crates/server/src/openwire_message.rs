@@ -5,7 +5,9 @@
 //! (object bodies are never deserialised). JMS properties map to typed broker properties;
 //! `JMSXGroupID`/`JMSXGroupSeq` travel as properties.
 
-use broker::{BodyKind, Delivery, Destination, EncodedForm, Message, PropertyValue, WireProtocol};
+use broker::{
+    BodyKind, Delivery, Destination, EncodedForm, Message, Properties, PropertyValue, WireProtocol,
+};
 use openwire::{
     DestinationKind, EncodedMessage, MessageId, MessageKind, PrimitiveMap, PrimitiveValue,
     ProducerId,
@@ -138,6 +140,28 @@ pub fn message_id_is(id: &MessageId, text: &str) -> bool {
     write!(p, "{id}").is_ok() && p.rest.is_empty()
 }
 
+/// Whether a property of this name comes back under it from the broker's properties (the
+/// broker's own and the group headers' names are read into fields or dropped).
+fn keeps_its_name(k: &str) -> bool {
+    !k.starts_with(INTERNAL_PREFIX) && k != "JMSXGroupID" && k != "JMSXGroupSeq"
+}
+
+/// The broker properties of a map that `PrimitiveMap::is_plain_properties` accepted
+/// (which also means it decodes).
+fn decode_plain_properties(blob: &bytes::Bytes) -> Vec<(String, PropertyValue)> {
+    match PrimitiveMap::decode(blob.clone()) {
+        Ok(map) => map
+            .into_entries()
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, property_from_wire(v)?)))
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "properties checked on arrival do not decode");
+            Vec::new()
+        }
+    }
+}
+
 fn property_from_wire(v: PrimitiveValue) -> Option<PropertyValue> {
     Some(match v {
         PrimitiveValue::Boolean(b) => PropertyValue::Bool(b),
@@ -204,23 +228,28 @@ pub fn to_broker(m: &openwire::Message) -> Result<Message, MessageMappingError> 
     out.jms_type = m.jms_type.clone();
     // Whether every property survives the trip to broker properties and back unchanged.
     let mut properties_kept = true;
-    if m.marshalled_properties.is_some() {
-        let props = m.properties()?.into_entries();
-        properties_kept = !props.is_empty();
-        // Names and string values move over, no copies; the decoded list's allocation
-        // is reused for the broker's (an in-place collect).
-        out.properties = props
-            .into_iter()
-            .filter_map(|(k, v)| {
-                properties_kept &= !matches!(v, PrimitiveValue::Char(_))
-                    && !k.starts_with(INTERNAL_PREFIX)
-                    && k != "JMSXGroupID"
-                    && k != "JMSXGroupSeq";
-                let p = property_from_wire(v);
-                properties_kept &= p.is_some();
-                Some((k, p?))
-            })
-            .collect();
+    match &m.marshalled_properties {
+        None => {}
+        // Decoded when something reads them; a delivery as received never does.
+        Some(blob) if PrimitiveMap::is_plain_properties(blob, keeps_its_name) => {
+            out.properties = Properties::encoded(blob.clone(), decode_plain_properties);
+        }
+        // Anything else (or a damaged map: decoding reports it) now.
+        Some(_) => {
+            let props = m.properties()?.into_entries();
+            properties_kept = !props.is_empty();
+            // Names and string values move over, no copies; the decoded list's allocation
+            // is reused for the broker's (an in-place collect).
+            out.properties = props
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    properties_kept &= !matches!(v, PrimitiveValue::Char(_)) && keeps_its_name(&k);
+                    let p = property_from_wire(v);
+                    properties_kept &= p.is_some();
+                    Some((k, p?))
+                })
+                .collect();
+        }
     }
     if let Some(g) = &m.group_id {
         out.set_property("JMSXGroupID", PropertyValue::String(g.clone()));
@@ -439,21 +468,70 @@ mod tests {
         assert_eq!(message_id_text(&none), none.to_string());
     }
 
+    /// The message id `connection:session:producer:sequence`.
+    fn id_of(connection: &str, session: i64, producer: i64, sequence: i64) -> MessageId {
+        MessageId {
+            text_view: None,
+            producer_id: Some(ProducerId {
+                connection_id: connection.into(),
+                value: producer,
+                session_id: session,
+            }),
+            producer_sequence_id: sequence,
+            broker_sequence_id: 0,
+        }
+    }
+
+    /// Plain properties stay encoded until read and then read as an eager decode gives
+    /// them; a map with anything else (a char, a group header) is decoded on arrival. The
+    /// memory a message counts does not change when its properties are read.
+    #[test]
+    fn plain_properties_are_decoded_when_read_and_the_same() {
+        let message = |props: &PrimitiveMap| {
+            let mut m = openwire::Message::new(MessageKind::Bytes);
+            m.content = Some(bytes::Bytes::from_static(b"body"));
+            m.destination = Some(openwire::Destination::queue("q"));
+            m.message_id = Some(id_of("ID:c-1", 1, 1, 1));
+            m.set_properties(props).unwrap();
+            m
+        };
+        let mut plain = PrimitiveMap::new();
+        plain.insert("b", PrimitiveValue::Boolean(true));
+        plain.insert("l", PrimitiveValue::Long(-7));
+        plain.insert("s", PrimitiveValue::String("é😀".into()));
+        let b = to_broker(&message(&plain)).unwrap();
+        assert!(b.properties.is_encoded());
+        let size = b.memory_size();
+        let want = [
+            ("b".to_string(), PropertyValue::Bool(true)),
+            ("l".to_string(), PropertyValue::Long(-7)),
+            ("s".to_string(), PropertyValue::String("é😀".into())),
+        ];
+        assert_eq!(b.properties.list(), &want[..]);
+        assert_eq!(b.memory_size(), size);
+
+        let mut with_char = plain.clone();
+        with_char.insert("c", PrimitiveValue::Char(u16::from(b'x')));
+        let b = to_broker(&message(&with_char)).unwrap();
+        assert!(
+            !b.properties.is_encoded(),
+            "a char does not come back as a char"
+        );
+        assert_eq!(b.property("c"), Some(&PropertyValue::String("x".into())));
+
+        let mut grouped = plain;
+        grouped.insert("JMSXGroupID", PrimitiveValue::String("g".into()));
+        let b = to_broker(&message(&grouped)).unwrap();
+        assert!(!b.properties.is_encoded());
+        assert_eq!(b.properties.len(), 4);
+    }
+
     #[test]
     fn text_and_properties_survive_both_ways() {
         let mut m = openwire::Message::new(MessageKind::Text);
         m.set_text(Some("héllo 🎉\0")).unwrap();
         m.destination = Some(openwire::Destination::queue("q"));
-        m.message_id = Some(MessageId {
-            text_view: None,
-            producer_id: Some(ProducerId {
-                connection_id: "ID:c-1".into(),
-                value: 3,
-                session_id: 2,
-            }),
-            producer_sequence_id: 9,
-            broker_sequence_id: 0,
-        });
+        m.message_id = Some(id_of("ID:c-1", 2, 3, 9));
         let mut props = PrimitiveMap::new();
         props.insert("b", PrimitiveValue::Boolean(true));
         props.insert("i", PrimitiveValue::Int(-5));

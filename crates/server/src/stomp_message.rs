@@ -131,6 +131,7 @@ pub fn message_from_send(
             continue;
         }
         m.properties
+            .list_mut()
             .push((k.clone(), PropertyValue::String(v.clone())));
     }
     Ok(m)

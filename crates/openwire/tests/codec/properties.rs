@@ -302,3 +302,70 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// `PrimitiveMap::is_plain_properties` says yes exactly for a non-empty map of scalar
+    /// JMS values (no char, byte array, map, list or null) whose keys `keep` accepts, and
+    /// then the map decodes; a damaged blob is a no, never a panic.
+    #[test]
+    fn plain_properties_are_exactly_the_scalar_maps(
+        entries in prop::collection::vec(
+            (0..KEYS.len(), prop_oneof![4 => scalar(), 1 => value()]),
+            0..5,
+        ),
+        banned in 0..KEYS.len(),
+    ) {
+        let m: PrimitiveMap =
+            entries.into_iter().map(|(k, v)| (KEYS[k].to_string(), v)).collect();
+        let blob = m.encode().unwrap();
+        let scalar = |v: &PrimitiveValue| matches!(
+            v,
+            PrimitiveValue::Boolean(_)
+                | PrimitiveValue::Byte(_)
+                | PrimitiveValue::Short(_)
+                | PrimitiveValue::Int(_)
+                | PrimitiveValue::Long(_)
+                | PrimitiveValue::Float(_)
+                | PrimitiveValue::Double(_)
+                | PrimitiveValue::String(_)
+        );
+        let entries = m.clone().into_entries();
+        let want = !entries.is_empty()
+            && entries.iter().all(|(k, v)| scalar(v) && k != KEYS[banned]);
+        let got = PrimitiveMap::is_plain_properties(&blob, |k| k != KEYS[banned]);
+        prop_assert_eq!(got, want);
+        if got {
+            prop_assert_eq!(PrimitiveMap::decode(blob.clone()).unwrap(), m);
+        }
+        for cut in 0..blob.len() {
+            let short = blob.slice(..cut);
+            if PrimitiveMap::is_plain_properties(&short, |_| true) {
+                prop_assert!(PrimitiveMap::decode(short).is_ok());
+            }
+        }
+    }
+}
+
+/// A string value or key that is not valid modified UTF-8 is not plain (decoding it would
+/// fail), though the map's structure is sound.
+#[test]
+fn plain_properties_check_the_text() {
+    let good: PrimitiveMap = [("k".to_string(), PrimitiveValue::String("ab".into()))]
+        .into_iter()
+        .collect();
+    let blob = good.encode().unwrap();
+    assert!(PrimitiveMap::is_plain_properties(&blob, |_| true));
+    // count(4) + key len(2) + "k" + tag(1) + len(2) + "ab": break the value's first byte.
+    let mut bad = blob.to_vec();
+    let at = bad.len() - 2;
+    bad[at] = 0xff;
+    let bad = Bytes::from(bad);
+    assert!(PrimitiveMap::decode(bad.clone()).is_err());
+    assert!(!PrimitiveMap::is_plain_properties(&bad, |_| true));
+    // The key's byte instead.
+    let mut bad_key = blob.to_vec();
+    bad_key[6] = 0xff;
+    let bad_key = Bytes::from(bad_key);
+    assert!(PrimitiveMap::decode(bad_key.clone()).is_err());
+    assert!(!PrimitiveMap::is_plain_properties(&bad_key, |_| true));
+}
