@@ -101,6 +101,20 @@ impl Properties {
         }
     }
 
+    /// Gives the encoded properties bytes of their own: a slice of a received frame keeps
+    /// the whole read buffer alive, which memory accounting does not count. (Not needed
+    /// while the message keeps its [`EncodedForm`], which holds that buffer anyway.)
+    pub fn unshare(&mut self) {
+        if let Some(e) = &mut self.encoded {
+            e.bytes = Bytes::copy_from_slice(&e.bytes);
+        }
+    }
+
+    /// The encoded bytes, while they are kept.
+    pub fn encoded_bytes(&self) -> Option<&Bytes> {
+        self.encoded.as_ref().map(|e| &e.bytes)
+    }
+
     /// Whether they are (still) kept as the protocol encoded them.
     pub fn is_encoded(&self) -> bool {
         self.encoded.is_some()

@@ -281,6 +281,7 @@ impl Inner {
             if let Some(ack) = lock_ack(cell).as_mut() {
                 if ack.consumer_id.as_ref() == Some(consumer)
                     && ack.destination.as_ref() == Some(destination)
+                    && ack.last_message_id.is_some()
                     && ack.message_count < i32::MAX
                 {
                     ack.last_message_id = id;

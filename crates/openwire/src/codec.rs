@@ -54,10 +54,11 @@ impl OpenWireCodec {
         }
     }
 
-    /// Reserves room for at least `chunk` bytes before each read (0, the default: only what
-    /// the frame being read still needs, within tokio-util's 8 KiB buffer). Frames decoded
-    /// from one read share its buffer, so a larger chunk suits a reader that consumes what it
-    /// reads, such as a client, more than one that may keep a few frames of each read.
+    /// Reserves room for at least `chunk` bytes before a read when the previous read filled
+    /// all the room it had (0, the default: only what the frame being read still needs,
+    /// within tokio-util's 8 KiB buffer). Frames decoded from one read share its buffer, so
+    /// a larger chunk suits a reader that consumes what it reads, such as a client, more
+    /// than one that may keep a few frames of each read.
     #[must_use]
     pub fn with_read_chunk(mut self, chunk: usize) -> Self {
         self.read_chunk = chunk;
@@ -101,7 +102,7 @@ impl Decoder for OpenWireCodec {
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Command>, OpenWireError> {
         let Some(prefix) = src.get(..4) else {
-            src.reserve(self.read_chunk);
+            src.reserve(self.room(src, 4 - src.len()));
             return Ok(None);
         };
         let size = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
@@ -116,7 +117,7 @@ impl Decoder for OpenWireCodec {
             });
         }
         if src.len() < 4 + len {
-            src.reserve((4 + len - src.len()).max(self.read_chunk));
+            src.reserve(self.room(src, 4 + len - src.len()));
             return Ok(None);
         }
         src.advance(4);
@@ -126,6 +127,19 @@ impl Decoder for OpenWireCodec {
 }
 
 impl OpenWireCodec {
+    /// Room to reserve before the next read, which must bring at least `need` more bytes:
+    /// the read chunk when the last read filled all the room it had (a busy stream), else
+    /// only `need`. A connection that receives a frame now and then keeps the default
+    /// buffer, so the frames it keeps (a client's prefetched messages) share buffers of the
+    /// default size, not of the chunk's.
+    fn room(&self, src: &BytesMut, need: usize) -> usize {
+        if src.len() == src.capacity() {
+            need.max(self.read_chunk)
+        } else {
+            need
+        }
+    }
+
     /// Writes the size prefix around what `body` appends, checked against the frame limit.
     fn frame(
         &self,

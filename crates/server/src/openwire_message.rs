@@ -281,6 +281,9 @@ pub fn to_broker(m: &openwire::Message) -> Result<Message, MessageMappingError> 
             .filter(|_| delivers_as_received(m, id))
             .map(encoded_form);
     }
+    if out.encoded.is_none() {
+        out.properties.unshare();
+    }
     Ok(out)
 }
 
@@ -484,7 +487,8 @@ mod tests {
 
     /// Plain properties stay encoded until read and then read as an eager decode gives
     /// them; a map with anything else (a char, a group header) is decoded on arrival. The
-    /// memory a message counts does not change when its properties are read.
+    /// memory a message counts does not change when its properties are read, and a message
+    /// that is not delivered as received does not keep its frame alive through them.
     #[test]
     fn plain_properties_are_decoded_when_read_and_the_same() {
         let message = |props: &PrimitiveMap| {
@@ -499,8 +503,14 @@ mod tests {
         plain.insert("b", PrimitiveValue::Boolean(true));
         plain.insert("l", PrimitiveValue::Long(-7));
         plain.insert("s", PrimitiveValue::String("é😀".into()));
-        let b = to_broker(&message(&plain)).unwrap();
+        let sent = message(&plain);
+        let b = to_broker(&sent).unwrap();
         assert!(b.properties.is_encoded());
+        // Not delivered as received (built here, never decoded): the kept bytes are a copy,
+        // not a slice of the frame they came in.
+        let kept = b.properties.encoded_bytes().map(|k| k.as_ptr());
+        let frame = sent.marshalled_properties.as_ref().map(|f| f.as_ptr());
+        assert!(kept.is_some() && kept != frame);
         let size = b.memory_size();
         let want = [
             ("b".to_string(), PropertyValue::Bool(true)),
