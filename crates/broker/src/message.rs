@@ -86,18 +86,11 @@ impl Properties {
 
     /// The properties to change (the encoded form is dropped).
     pub fn list_mut(&mut self) -> &mut Vec<(String, PropertyValue)> {
-        let list = match (
-            std::mem::take(&mut self.list).into_inner(),
-            self.encoded.take(),
-        ) {
-            (Some(list), _) => list,
-            (None, Some(e)) => (e.decode)(&e.bytes),
-            (None, None) => Vec::new(),
-        };
-        self.list = OnceLock::from(list);
+        self.list();
+        self.encoded = None;
         match self.list.get_mut() {
             Some(list) => list,
-            None => unreachable!("set just above"),
+            None => unreachable!("`list` initializes it"),
         }
     }
 

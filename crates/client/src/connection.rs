@@ -248,15 +248,12 @@ impl Inner {
     pub(crate) fn send(&self, mut command: Command) -> Result<(), ClientError> {
         command.set_command_id(self.command_id());
         let mut link = self.link();
-        if link.out.is_some() {
-            match link.push(Out::Command(command)) {
-                Ok(()) => return Ok(()),
-                // The writer is gone: keep the command (failover) or fail.
-                Err(mpsc::error::SendError(Out::Command(c))) => command = c,
-                Err(_) => return Err(ClientError::Closed),
-            }
+        match link.push(Out::Command(command)) {
+            Ok(()) => Ok(()),
+            // No writer (reconnecting, or gone): keep the command (failover) or fail.
+            Err(mpsc::error::SendError(Out::Command(c))) => self.keep_or_fail(&mut link, c),
+            Err(_) => Err(ClientError::Closed),
         }
-        self.keep_or_fail(&mut link, command)
     }
 
     /// Acknowledges (standard ack) `id`, delivered to `consumer` from `destination`, as an

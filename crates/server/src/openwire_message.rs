@@ -146,15 +146,31 @@ fn keeps_its_name(k: &str) -> bool {
     !k.starts_with(INTERNAL_PREFIX) && k != "JMSXGroupID" && k != "JMSXGroupSeq"
 }
 
+/// The broker properties of decoded map entries, and whether every one comes back from
+/// them unchanged (non-empty, no char, no name the broker reads into a field).
+fn broker_properties(
+    entries: Vec<(String, PrimitiveValue)>,
+) -> (Vec<(String, PropertyValue)>, bool) {
+    let mut kept = !entries.is_empty();
+    // Names and string values move over, no copies; the decoded list's allocation is
+    // reused for the broker's (an in-place collect).
+    let list = entries
+        .into_iter()
+        .filter_map(|(k, v)| {
+            kept &= !matches!(v, PrimitiveValue::Char(_)) && keeps_its_name(&k);
+            let p = property_from_wire(v);
+            kept &= p.is_some();
+            Some((k, p?))
+        })
+        .collect();
+    (list, kept)
+}
+
 /// The broker properties of a map that `PrimitiveMap::is_plain_properties` accepted
 /// (which also means it decodes).
 fn decode_plain_properties(blob: &bytes::Bytes) -> Vec<(String, PropertyValue)> {
     match PrimitiveMap::decode(blob.clone()) {
-        Ok(map) => map
-            .into_entries()
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, property_from_wire(v)?)))
-            .collect(),
+        Ok(map) => broker_properties(map.into_entries()).0,
         Err(e) => {
             tracing::error!(error = %e, "properties checked on arrival do not decode");
             Vec::new()
@@ -236,19 +252,9 @@ pub fn to_broker(m: &openwire::Message) -> Result<Message, MessageMappingError> 
         }
         // Anything else (or a damaged map: decoding reports it) now.
         Some(_) => {
-            let props = m.properties()?.into_entries();
-            properties_kept = !props.is_empty();
-            // Names and string values move over, no copies; the decoded list's allocation
-            // is reused for the broker's (an in-place collect).
-            out.properties = props
-                .into_iter()
-                .filter_map(|(k, v)| {
-                    properties_kept &= !matches!(v, PrimitiveValue::Char(_)) && keeps_its_name(&k);
-                    let p = property_from_wire(v);
-                    properties_kept &= p.is_some();
-                    Some((k, p?))
-                })
-                .collect();
+            let (list, kept) = broker_properties(m.properties()?.into_entries());
+            properties_kept = kept;
+            out.properties = list.into();
         }
     }
     if let Some(g) = &m.group_id {
