@@ -300,7 +300,7 @@ impl PrimitiveMap {
     /// may keep it encoded and decode it only when something asks (the broker's message
     /// properties). `false` for anything else, a damaged map included (decoding it reports
     /// the damage). Reads the bytes in place: nothing is built or shared. (Not on
-    /// [`RawEntries`], whose reader shares the blob for each key and value: on the broker's
+    /// `RawEntries`, whose reader shares the blob for each key and value: on the broker's
     /// per-message path that cost 2.6 % of its samples, this walk 0.7 %.)
     pub fn is_plain_properties(blob: &[u8], mut keep: impl FnMut(&str) -> bool) -> bool {
         let text_ok = |raw: &[u8]| std::str::from_utf8(raw).is_ok() || mutf8::decode(raw).is_ok();
