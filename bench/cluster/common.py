@@ -18,10 +18,20 @@ def die(msg):
     sys.exit(1)
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now and never handed out before by this process (the kernel may
+    give the same port to two `bind(0)` calls in a row once the first socket is closed, and
+    a bench picks all its nodes' ports before any node binds them)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def ferromq_bin():
