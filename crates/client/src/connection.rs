@@ -111,6 +111,17 @@ fn lock_ack(cell: &OpenAck) -> std::sync::MutexGuard<'_, Option<Box<MessageAck>>
 }
 
 impl Link {
+    /// Installs (`Some`) or detaches (`None`) the writer's channel and returns the one it
+    /// replaces. An open acknowledgement stays with the writer it was queued for: later
+    /// ones no longer join it.
+    fn set_out(
+        &mut self,
+        out: Option<mpsc::UnboundedSender<Out>>,
+    ) -> Option<mpsc::UnboundedSender<Out>> {
+        self.open_ack = None;
+        std::mem::replace(&mut self.out, out)
+    }
+
     /// Queues `out` for the writer; what follows an open acknowledgement closes it.
     fn push(&mut self, out: Out) -> Result<(), mpsc::error::SendError<Out>> {
         self.open_ack = None;
@@ -545,8 +556,7 @@ impl Inner {
         self.socket_gone(generation);
         let mut link = self.link();
         if link.generation == generation && link.out.is_some() {
-            link.out = None;
-            link.open_ack = None;
+            link.set_out(None);
             self.interruptions.fetch_add(1, Ordering::SeqCst);
             self.min_generation.store(
                 self.next_generation.load(Ordering::SeqCst),
@@ -792,8 +802,7 @@ impl Drop for Connection {
         }
         {
             let mut link = self.inner.link();
-            link.out = None;
-            link.open_ack = None;
+            link.set_out(None);
             if let Some(r) = link.reader.take() {
                 r.abort();
             }
@@ -949,8 +958,7 @@ async fn move_to(
 ) -> Result<bool, ClientError> {
     let detached = {
         let mut link = inner.link();
-        link.open_ack = None;
-        link.out.take().map(|out| {
+        link.set_out(None).map(|out| {
             inner.interruptions.fetch_add(1, Ordering::SeqCst);
             inner.min_generation.store(
                 inner.next_generation.load(Ordering::SeqCst),
@@ -1177,8 +1185,7 @@ async fn install_link(
     if let Some(old) = link.writer.replace(writer) {
         old.abort();
     }
-    link.out = Some(out);
-    link.open_ack = None;
+    link.set_out(Some(out));
     link.generation = generation;
     link.uri = uri.clone();
     drop(link);
